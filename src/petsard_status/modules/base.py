@@ -1,0 +1,63 @@
+"""The adapter contract every pipeline module follows.
+
+An adapter wraps one module for one experiment.  The executor builds it from
+the experiment's parameters, asks it what it needs from the status
+(``set_input``), runs it, then hands it to ``Status.put``.  Custom modules
+subclass :class:`BaseAdapter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petsard_status.metadata.types import SchemaMetadata
+
+
+@dataclass(frozen=True)
+class ModuleContext:
+    """What a module may know about the run it is part of."""
+
+    run_name: str = ""
+    output_dir: Path = field(default_factory=lambda: Path("petsard-output"))
+    base_dir: Path = field(default_factory=Path.cwd)
+    """Folder that relative file paths in the config are resolved against."""
+    seed: int | None = None
+    """The run's seed for modules whose parameters name none."""
+
+
+class BaseAdapter:
+    """Base class of all module adapters.
+
+    Subclasses set ``module_name`` and implement ``set_input``, ``run`` and
+    ``get_result``; modules that change the data's shape also implement
+    ``get_metadata``.  ``run`` must be deterministic given its input and
+    parameters (seeds included): resuming a run relies on it.
+    """
+
+    module_name: ClassVar[str] = ""
+
+    def __init__(self, config: dict[str, Any], context: ModuleContext | None = None) -> None:
+        self.config = dict(config)
+        self.context = context or ModuleContext()
+
+    def set_input(self, status: Any) -> dict[str, Any]:
+        """Collect this module's input from the status; returns ``run``'s argument."""
+        raise NotImplementedError
+
+    def run(self, input: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def get_result(self) -> pd.DataFrame | dict[str, Any]:
+        raise NotImplementedError
+
+    def get_metadata(self) -> SchemaMetadata | None:
+        """Metadata of the data this module produced, or None if it does not change it."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
