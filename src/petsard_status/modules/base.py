@@ -59,5 +59,37 @@ class BaseAdapter:
         """Metadata of the data this module produced, or None if it does not change it."""
         return None
 
+    def seed(self) -> int:
+        """The ``random_state`` parameter, else the run's seed, else 0.
+
+        Every random draw of a module starts from this number, so that running
+        the same experiment again (on resume) gives the same result.
+        """
+        from petsard_status.errors import ModuleError
+
+        value = self.config.get("random_state")
+        if value is None:
+            value = self.context.seed if self.context.seed is not None else 0
+        # bool is an int subclass; 'random_state: true' is a mistake, not seed 1.
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ModuleError(
+                f"{self.module_name or type(self).__name__}: random_state must be a "
+                f"non-negative integer, not {value!r}"
+            )
+        return value
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
+
+
+def schema_of(data: pd.DataFrame, schema_id: str) -> SchemaMetadata:
+    """Infer the metadata of a module's output frame.
+
+    Schema ids are per module, not per experiment, so that the same module in
+    two branches of the flow describes "the same" schema and its changes line up.
+    """
+    # Imported here: the metadata package imports pandas-heavy inference code
+    # that adapters which never report metadata should not pay for.
+    from petsard_status.metadata.infer import Metadater
+
+    return Metadater.create_schema(data, schema_id=schema_id)
