@@ -1,5 +1,83 @@
 """petsard-status: a persistent, inspectable, resumable execution status for data pipelines."""
 
-from petsard_status.errors import *  # noqa: F403
+from petsard_status.config import Config, FlowStep
+from petsard_status.errors import (
+    ConcurrentWriterError,
+    ConfigError,
+    CorruptDataError,
+    ExecutionError,
+    LiveObjectUnavailableError,
+    MetadataError,
+    ModuleError,
+    NotAStoreError,
+    PetsardStatusError,
+    PutError,
+    RunExistsError,
+    RunNotFoundError,
+    SchemaVersionError,
+    SerializationError,
+    SnapshotError,
+    StatusError,
+    StoreConnectionError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    UnexecutedError,
+    UnknownFormatError,
+)
+from petsard_status.metadata import (
+    DataType,
+    FieldMetadata,
+    FieldStats,
+    LogicalType,
+    Metadater,
+    SchemaMetadata,
+    SchemaStats,
+)
+from petsard_status.modules.base import BaseAdapter, ModuleContext
+from petsard_status.status import ExecutionSnapshot, MetadataChange, Status, TimingRecord
+from petsard_status.store import Store
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BaseAdapter",
+    "ConcurrentWriterError",
+    "Config",
+    "ConfigError",
+    "CorruptDataError",
+    "DataType",
+    "ExecutionError",
+    "ExecutionSnapshot",
+    "FieldMetadata",
+    "FieldStats",
+    "FlowStep",
+    "LiveObjectUnavailableError",
+    "LogicalType",
+    "MetadataChange",
+    "MetadataError",
+    "Metadater",
+    "ModuleContext",
+    "ModuleError",
+    "NotAStoreError",
+    "PetsardStatusError",
+    "PutError",
+    "RunExistsError",
+    "RunNotFoundError",
+    "SchemaMetadata",
+    "SchemaStats",
+    "SchemaVersionError",
+    "SerializationError",
+    "SnapshotError",
+    "Status",
+    "StatusError",
+    "Store",
+    "StoreConnectionError",
+    "StoreError",
+    "StoreFullError",
+    "StoreReadOnlyError",
+    "TimingRecord",
+    "UnexecutedError",
+    "UnknownFormatError",
+    "__version__",
+]

@@ -51,7 +51,10 @@ class LiveObjectUnavailableError(UnexecutedError):
 
     Live objects are not stored (storing them would mean pickling), so after
     ``Status.open`` in a new process the module that made them must run again.
+    ``module`` names that module.
     """
+
+    module: str = ""
 
 
 class SnapshotError(StatusError, LookupError):

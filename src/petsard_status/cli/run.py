@@ -1,0 +1,141 @@
+"""``petsard-status run`` and ``resume``: the pipeline with a progress display."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.execution import Executor, RunInterrupted, StepEvent
+
+
+class _PlainProgress:
+    """One line per event: for logs, pipes and CI."""
+
+    def __call__(self, event: StepEvent) -> None:
+        clock = f"[{event.elapsed:7.1f}s]"
+        if event.kind == "start":
+            click.echo(f"{clock} {event.done}/{event.total} steps already done")
+        elif event.kind == "step" and event.step is not None:
+            click.echo(f"{clock} {event.done + 1}/{event.total} {event.step.module}"
+                       f"[{event.step.experiment}] ...")
+        elif event.kind == "done" and event.step is not None:
+            click.echo(f"{clock} {event.done}/{event.total} {event.step.module}"
+                       f"[{event.step.experiment}] done")
+        elif event.kind in ("rerun", "failed") and event.message:
+            click.echo(f"{clock} {event.message}")
+        elif event.kind == "finished" and event.message:
+            click.echo(event.message)
+
+    def close(self) -> None:
+        pass
+
+
+class _RichProgress:
+    """A live bar with the current module, for a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        self._task: Any = None
+
+    def __call__(self, event: StepEvent) -> None:
+        if event.kind == "start":
+            self._progress.start()
+            self._task = self._progress.add_task("starting", total=event.total,
+                                                 completed=event.done)
+        elif self._task is None:
+            if event.message:
+                click.echo(event.message)
+        elif event.kind == "step" and event.step is not None:
+            self._progress.update(self._task, description=f"{event.step.module}"
+                                  f"[{event.step.experiment}]")
+        elif event.kind == "done":
+            self._progress.update(self._task, completed=event.done)
+        elif event.kind in ("rerun", "failed") and event.message:
+            self._progress.console.print(event.message)
+        elif event.kind == "finished":
+            self._progress.update(self._task, description="finished", completed=event.done)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _progress(plain: bool) -> Any:
+    return _RichProgress() if sys.stdout.isatty() and not plain else _PlainProgress()
+
+
+def _closing(executor: Executor, results: dict[str, Any]) -> None:
+    status = executor.status
+    summary = status.get_status_summary()
+    db = status.store.location
+    click.echo("")
+    click.echo(f"run       {executor.run_name} ({summary['state']})")
+    click.echo(f"database  {db}")
+    click.echo(f"snapshots {summary['total_snapshots']}, changes {summary['total_changes']}")
+    click.echo(f"outputs   {executor.output_dir}")
+    click.echo(f"results   {len(results)} flow path(s)")
+    if executor.reruns:
+        click.echo(f"re-ran for live objects: {', '.join(executor.reruns)}")
+    click.echo("inspect   petsard-status snapshots " + executor.run_name + f" --db {db}")
+
+
+def _execute(executor: Executor, progress: Any) -> None:
+    try:
+        with executor:
+            try:
+                results = executor.run()
+            finally:
+                progress.close()
+            _closing(executor, results)
+    except RunInterrupted as exc:
+        click.echo(f"Interrupted: {exc}", err=True)
+        sys.exit(130)
+
+
+@main.command("run")
+@click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
+@db_option
+@click.option("--run", "run_name", default=None, help="Name of the run [default: generated].")
+@click.option("--output", "output", default="petsard-output", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the Reporter's files.")
+@click.option("--seed", type=int, default=None,
+              help="Seed for every module without its own [default: random, recorded].")
+@click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@user_errors
+def run_command(pipeline: str, db: str | None, run_name: str | None, output: str,
+                seed: int | None, plain: bool) -> None:
+    """Run the pipeline in PIPELINE (a YAML file), recording every step."""
+    progress = _progress(plain)
+    executor = Executor(pipeline, db, run_name, output_dir=output, seed=seed, progress=progress)
+    click.echo(f"run {executor.run_name}: {executor.config.num_steps} steps, "
+               f"database {executor.status.store.location}")
+    _execute(executor, progress)
+
+
+@main.command("resume")
+@click.argument("run_name", metavar="RUN")
+@db_option
+@click.option("--output", "output", default=None, type=click.Path(file_okay=False),
+              help="Folder for the Reporter's files [default: the run's own].")
+@click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@user_errors
+def resume_command(run_name: str, db: str | None, output: str | None, plain: bool) -> None:
+    """Finish RUN where it stopped, without redoing finished steps."""
+    progress = _progress(plain)
+    executor = Executor.reopen(run_name, db, output_dir=output, progress=progress)
+    _execute(executor, progress)

@@ -1,0 +1,282 @@
+"""Running a whole pipeline from a config, and resuming it after a crash.
+
+The executor walks the config's flow depth-first.  Every step is one
+``Status.put`` (one transaction) tagged with the step's key, so after a crash
+the steps whose snapshots exist are known exactly and are not run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from petsard_status.config import Config, FlowStep
+from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
+from petsard_status.metadata import codec
+from petsard_status.modules.base import ModuleContext
+from petsard_status.modules.registry import build_adapter
+from petsard_status.status.state import RunState
+from petsard_status.status.status import Status, StoreArg
+from petsard_status.store import models as m
+
+
+class RunInterrupted(ExecutionError):  # noqa: N818 - reads as what happened
+    """The run was stopped by SIGINT or SIGTERM; it is marked interrupted."""
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """What the executor tells a progress display."""
+
+    kind: str
+    """"start" (once), "step" (a step begins), "done", "skipped", "rerun" (a producer
+    re-run for its live object), "finished" (once), "failed"."""
+    step: FlowStep | None
+    done: int
+    total: int
+    elapsed: float
+    message: str = ""
+
+
+Progress = Callable[[StepEvent], None]
+
+
+def _ignore(_event: StepEvent) -> None:
+    pass
+
+
+class Executor:
+    """Run a pipeline config with a persistent Status.
+
+    ``Executor(config_or_yaml_path, store=None, run=None)``; ``run()`` returns
+    the result of every flow path, keyed like PETsARD
+    (``"Loader[a]_Splitter[b]_..."``).  ``Executor.resume(run, store)`` finishes
+    an interrupted or failed run in a new process.
+    """
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | str | os.PathLike[str],
+        store: StoreArg = None,
+        run: str | None = None,
+        *,
+        output_dir: str | os.PathLike[str] | None = None,
+        seed: int | None = None,
+        progress: Progress | None = None,
+        _status: Status | None = None,
+    ) -> None:
+        self.progress = progress or _ignore
+        self.reruns: list[str] = []
+        if _status is not None:
+            self.status = _status
+            info = self.status.run_info()["info"]
+            self.config = self.status.config
+            self.seed = int(info["seeds"]["run"])
+            self.base_dir = Path(info["base_dir"])
+            self.output_dir = Path(output_dir) if output_dir else Path(info["output_dir"])
+            return
+        if isinstance(config, (str, os.PathLike)):
+            self.config = Config.from_yaml(config)
+            self.base_dir = Path(config).resolve().parent
+        else:
+            self.config = config if isinstance(config, Config) else Config(config)
+            self.base_dir = Path.cwd()
+        self.seed = seed if seed is not None else secrets.randbelow(2**31)
+        self.output_dir = Path(output_dir or "petsard-output").resolve()
+        self.status = Status(self.config, store, run)
+        self.status.update_run_info(
+            seeds={"run": self.seed},
+            base_dir=str(self.base_dir),
+            output_dir=str(self.output_dir),
+            total_steps=self.config.num_steps,
+        )
+
+    @classmethod
+    def resume(
+        cls,
+        run: str,
+        store: StoreArg = None,
+        *,
+        output_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Continue ``run`` where it stopped; returns the results like ``run()``."""
+        with cls.reopen(run, store, output_dir=output_dir, progress=progress) as executor:
+            return executor.run()
+
+    @classmethod
+    def reopen(
+        cls,
+        run: str,
+        store: StoreArg = None,
+        *,
+        output_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Executor:
+        return cls(None, _status=Status.open(run, store), output_dir=output_dir,  # type: ignore[arg-type]
+                   progress=progress)
+
+    @property
+    def run_name(self) -> str:
+        return self.status.run
+
+    def close(self) -> None:
+        self.status.close()
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the walk -------------------------------------------------------------------------
+
+    def _done_steps(self) -> dict[str, str]:
+        """Step key -> state JSON of its snapshot, for every step already put."""
+        s = m.snapshots.c
+        query = select(s.context_json, s.state_json).where(s.run_id == self.status.run_id)
+        done: dict[str, str] = {}
+        for context_json, state_json in self.status.store.read(
+            lambda conn: conn.execute(query).all()
+        ):
+            key = codec.loads_value(context_json).get("step")
+            if key:
+                done[key] = state_json
+        return done
+
+    def _context(self) -> ModuleContext:
+        return ModuleContext(
+            run_name=self.status.run,
+            output_dir=self.output_dir,
+            base_dir=self.base_dir,
+            seed=self.seed,
+        )
+
+    def run(self) -> dict[str, Any]:
+        """Run every step not yet done; mark the run completed, failed or interrupted."""
+        flow = self.config.flow()
+        done = self._done_steps()
+        total = len(flow)
+        started = time.monotonic()
+        finished = sum(1 for step in flow if step.key in done)
+        state = self.status.run_info()["state"]
+        if state == "completed" and finished == total:
+            self.progress(StepEvent("finished", None, total, total, 0.0,
+                                    f"run {self.run_name} is already completed; nothing to do"))
+            return self._results(flow, self._done_steps())
+        self.status.set_run_state("running")
+        self.progress(StepEvent("start", None, finished, total, 0.0))
+        current: FlowStep | None = None
+        try:
+            with _terminate_as_interrupt():
+                for step in flow:
+                    if step.key in done:
+                        continue
+                    current = step
+                    self.progress(StepEvent("step", step, finished, total,
+                                            time.monotonic() - started))
+                    self._run_step(step)
+                    finished += 1
+                    self.progress(StepEvent("done", step, finished, total,
+                                            time.monotonic() - started))
+        except KeyboardInterrupt as exc:
+            self.status.set_run_state("interrupted", error="interrupted by signal",
+                                      failed_step=current.key if current else None)
+            self.progress(StepEvent("failed", current, finished, total,
+                                    time.monotonic() - started, "interrupted"))
+            raise RunInterrupted(
+                f"run {self.run_name} was interrupted at {current.key if current else '?'}; "
+                f"continue it with: petsard-status resume {self.run_name}"
+            ) from exc
+        except BaseException as exc:
+            self.status.set_run_state("failed", error=f"{type(exc).__name__}: {exc}",
+                                      failed_step=current.key if current else None)
+            self.progress(StepEvent("failed", current, finished, total,
+                                    time.monotonic() - started, f"{type(exc).__name__}: {exc}"))
+            raise
+        self.status.set_run_state("completed")
+        self.progress(StepEvent("finished", None, finished, total, time.monotonic() - started))
+        return self._results(flow, self._done_steps())
+
+    def _run_step(self, step: FlowStep) -> None:
+        adapter = build_adapter(step.module, step.params, self._context())
+        status = self.status
+        with status.timing(step.module, step.experiment, "run", {"step": step.key}):
+            for _ in range(len(self.config.sequence)):
+                try:
+                    module_input = adapter.set_input(status)
+                    break
+                except LiveObjectUnavailableError as exc:
+                    self._rebuild_live(exc.module, step)
+            else:  # pragma: no cover - every producer is rebuilt at most once
+                raise ExecutionError(f"{step.key}: could not rebuild the live objects it needs")
+            adapter.run(module_input)
+        status.put(step.module, step.experiment, adapter, context={"step": step.key})
+
+    def _rebuild_live(self, module: str, step: FlowStep) -> None:
+        """Re-run the producer of a live object from its stored input, without a new put."""
+        position = [name for name, _ in step.path].index(module)
+        producer = self.config.step_by_path(step.path[: position + 1])
+        self.progress(StepEvent("rerun", producer, 0, 0, 0.0,
+                                f"re-running {producer.key} to rebuild its live object for "
+                                f"{step.key}"))
+        adapter = build_adapter(producer.module, producer.params, self._context())
+        # The producer's own input (the modules before it) is still in the active state.
+        adapter.run(adapter.set_input(_PrefixView(self.status, module)))
+        self.status.attach_live(module, adapter)
+        self.reruns.append(producer.key)
+
+    def _results(self, flow: list[FlowStep], done: dict[str, str]) -> dict[str, Any]:
+        last_module = self.config.sequence[-1]
+        out: dict[str, Any] = {}
+        for step in flow:
+            if step.module != last_module or step.key not in done:
+                continue
+            entry = RunState.from_json(done[step.key]).active_map.get(last_module)
+            out[step.key] = self.status.store.load_result(entry.result_ref) if entry else None
+        return out
+
+
+class _PrefixView:
+    """The status as a module before ``module`` saw it: for re-running a producer.
+
+    A producer's ``set_input`` asks for earlier modules only, which the active
+    state still holds; this view just refuses questions about later ones.
+    """
+
+    def __init__(self, status: Status, module: str) -> None:
+        self._status = status
+        self._allowed = set(status.sequence[: status.sequence.index(module)])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._status, name)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return {k: v for k, v in self._status.status.items() if k in self._allowed}
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a run is in progress (main thread only)."""
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,145 @@
+"""Turning what the user gave as ``store`` into a configured SQLAlchemy engine.
+
+SQLite gets WAL, a busy timeout, foreign keys and ``synchronous=FULL`` on every
+connection, and write transactions that take the write lock up front
+(``BEGIN IMMEDIATE``) so that two writers queue on the busy timeout instead of
+failing with "database is locked" half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from petsard_status.errors import NotAStoreError, StoreConnectionError
+
+ENV_VAR = "PETSARD_STATUS_DB"
+DEFAULT_URL = "sqlite:///petsard_status.db"
+BUSY_TIMEOUT_MS = 60_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def default_store() -> str:
+    """The store used when none is given: ``$PETSARD_STATUS_DB`` or ``./petsard_status.db``."""
+    return os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def resolve_url(store: str | os.PathLike[str] | URL | None) -> URL:
+    """Parse a SQLAlchemy URL or a path to a SQLite file."""
+    if store is None:
+        store = default_store()
+    if isinstance(store, URL):
+        url = store
+    elif isinstance(store, os.PathLike) or "://" not in str(store):
+        path = Path(os.fspath(store)).expanduser()
+        url = URL.create("sqlite", database=str(path))
+    else:
+        try:
+            url = make_url(str(store))
+        except ArgumentError as exc:
+            raise StoreConnectionError(
+                f"{store!r} is not a database URL; give a path to a SQLite file or a URL "
+                "such as sqlite:///runs.db or postgresql+psycopg://user@host/db"
+            ) from exc
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def is_sqlite(url_or_engine: URL | Engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else url_or_engine
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, a path that cannot be or hold a store."""
+    if path.is_dir():
+        raise NotAStoreError(f"{path} is a folder, not a database file; give a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise StoreConnectionError(
+            f"the folder {parent} does not exist; create it first (mkdir -p {parent}) "
+            "or give a path in an existing folder"
+        )
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise NotAStoreError(
+                f"{path} is not a SQLite database (its first bytes are not the SQLite "
+                "header); point the store at a new file or at an existing petsard-status "
+                "database"
+            )
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit
+    # transactions would start too late and always DEFERRED).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal" and mode != "memory":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def configure_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+
+
+def make_engine(url: URL, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the store's settings."""
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is not None:
+            check_sqlite_file(path)
+        try:
+            engine = create_engine(url, **kwargs)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise StoreConnectionError(f"cannot use {url!r}: {exc}") from exc
+        configure_sqlite(engine)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except NoSuchModuleError as exc:
+        raise StoreConnectionError(
+            f"no SQLAlchemy dialect for {url.drivername!r}; check the URL's scheme"
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise StoreConnectionError(
+            f"the database driver for {url.drivername!r} is not installed ({exc.name}); "
+            "for PostgreSQL run: pip install 'petsard-status[postgres]'"
+        ) from exc
+
+
+def prepare_engine(engine: Engine) -> None:
+    """Give an engine the user built themselves the SQLite settings, once."""
+    if is_sqlite(engine) and not event.contains(engine, "begin", _on_sqlite_begin):
+        configure_sqlite(engine)

@@ -1,0 +1,154 @@
+"""Creating and upgrading the store's schema with the package's own Alembic migrations.
+
+Every open goes through :func:`ensure_schema`.  The common case (the store is at
+head) costs one query.  Otherwise the migration runs inside one transaction that
+first takes the store's migration lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory transaction lock on PostgreSQL), so several processes opening a brand
+new database at the same moment create the schema exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
+
+from petsard_status.errors import NotAStoreError, SchemaVersionError, StoreError
+from petsard_status.store.engine import is_sqlite, sqlite_path
+from petsard_status.store.models import STORE_TABLES
+
+log = logging.getLogger("petsard_status.store")
+
+# Any fixed 64-bit number unlikely to clash with an application's own advisory locks.
+PG_MIGRATION_LOCK = 0x7065_7473_6172_6473
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: inside the installed package, or the source tree's top level."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "migrations", here.parent.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise StoreError("the package's migrations are missing; reinstall petsard-status")
+
+
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = _script().get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    return {rev.revision for rev in _script().walk_revisions()}
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The store's revision, or None when the database has no store yet."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).fetchall()
+    if len(rows) > 1:
+        raise NotAStoreError(
+            "the database's alembic_version table holds several revisions; it is not a "
+            "petsard-status store"
+        )
+    return rows[0][0] if rows else None
+
+
+def _check_not_foreign(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    clash = tables & set(STORE_TABLES)
+    if clash:
+        raise NotAStoreError(
+            f"the database has tables named {sorted(clash)} but no petsard-status revision; "
+            "it belongs to another application. Use a new database file or URL"
+        )
+
+
+def _refuse_unknown(revision: str) -> None:
+    raise SchemaVersionError(
+        f"the store is at revision {revision!r}, which this version of petsard-status does "
+        f"not know (its newest is {head_revision()!r}); the database was written by a newer "
+        "petsard-status: upgrade the package (pip install -U petsard-status)"
+    )
+
+
+def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
+    path = sqlite_path(engine.url)
+    if path is None or not path.exists():
+        return None
+    stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+    backup = path.with_name(f"{path.name}.backup-{revision}-{stamp}")
+    # The backup API copies a consistent image even while others hold the file open.
+    with sqlite3.connect(path) as source, sqlite3.connect(backup) as target:
+        source.backup(target)
+    return backup
+
+
+def ensure_schema(engine: Engine, *, upgrade: bool = True) -> str:
+    """Make sure the store behind ``engine`` is at head; return the revision it is at.
+
+    A new database is created at head; an older store is backed up (SQLite) and
+    upgraded; a store of an unknown (newer) revision is refused.
+    """
+    head = head_revision()
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+            conn.rollback()
+        if current == head:
+            return head
+        if current is not None and current not in known_revisions():
+            _refuse_unknown(current)
+        if not upgrade:
+            return current or ""
+        backup = None
+        if current is not None and is_sqlite(engine):
+            backup = _backup_sqlite(engine, current)
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+                current = current_revision(conn)
+                if current == head:
+                    return head
+                if current is None:
+                    _check_not_foreign(conn)
+                elif current not in known_revisions():
+                    _refuse_unknown(current)
+                command.upgrade(alembic_config(conn), "head")
+        if backup is not None:
+            log.warning(
+                "upgraded the store from revision %s to %s; a copy of the database as it "
+                "was is at %s",
+                current,
+                head,
+                backup,
+            )
+        return head
+    except (OperationalError, ProgrammingError, DatabaseError) as exc:
+        from petsard_status.store.translate import translate
+
+        raise translate(exc, engine) from exc

@@ -1,0 +1,171 @@
+"""The store's tables.
+
+These models document the schema and give the hot path its ``Table`` objects
+(``Snapshot.__table__``); the schema itself is created and changed only by the
+Alembic migrations shipped in ``petsard_status/migrations``.
+
+Metadata is content-addressed: ``fields`` holds each distinct field description
+once, ``schemas`` each distinct schema "shell" (its attributes plus the ordered
+list of field hashes), so a snapshot costs two hash references, not two copies
+of the schema.  ``blobs`` holds result frames (Arrow IPC) and result trees
+(JSON) by content hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+HASH = String(32)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    config_json: Mapped[str] = mapped_column(Text)
+    head_json: Mapped[str] = mapped_column(Text)
+    info_json: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_step: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SchemaDoc(Base):
+    __tablename__ = "schemas"
+
+    hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    schema_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    field_count: Mapped[int] = mapped_column(Integer)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class FieldDoc(Base):
+    __tablename__ = "fields"
+
+    hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    data_type: Mapped[str] = mapped_column(String(20))
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class Blob(Base):
+    __tablename__ = "blobs"
+
+    hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_snapshots_run_seq"),
+        UniqueConstraint("run_id", "snapshot_id", name="uq_snapshots_run_snapshot_id"),
+        Index("ix_snapshots_run_module_seq", "run_id", "module", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    snapshot_id: Mapped[str] = mapped_column(String(64))
+    module: Mapped[str] = mapped_column(String(100))
+    experiment: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    schema_before: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
+    schema_after: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
+    context_json: Mapped[str] = mapped_column(Text)
+    state_json: Mapped[str] = mapped_column(Text)
+
+
+class Change(Base):
+    __tablename__ = "changes"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_changes_run_seq"),
+        Index("ix_changes_run_module_seq", "run_id", "module", "seq"),
+        Index("ix_changes_change_id", "change_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    change_id: Mapped[str] = mapped_column(String(64))
+    snapshot_seq: Mapped[int] = mapped_column(Integer)
+    change_type: Mapped[str] = mapped_column(String(10))
+    target_type: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[str] = mapped_column(Text)
+    module: Mapped[str] = mapped_column(String(100))
+    experiment: Mapped[str] = mapped_column(Text)
+    module_context: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    before_schema: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
+    after_schema: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
+    before_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
+    after_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
+    attributes: Mapped[str | None] = mapped_column(Text)
+
+
+class Timing(Base):
+    __tablename__ = "timings"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_timings_run_seq"),
+        Index("ix_timings_run_module", "run_id", "module"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str] = mapped_column(String(64))
+    module: Mapped[str] = mapped_column(String(100))
+    experiment: Mapped[str] = mapped_column(Text)
+    step: Mapped[str] = mapped_column(Text)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime)
+    end_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    context_json: Mapped[str] = mapped_column(Text)
+
+
+class Restore(Base):
+    __tablename__ = "restores"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_restores_run_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    snapshot_id: Mapped[str] = mapped_column(String(64))
+    after_snapshot_seq: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+runs = Run.__table__
+schemas = SchemaDoc.__table__
+fields = FieldDoc.__table__
+blobs = Blob.__table__
+snapshots = Snapshot.__table__
+changes = Change.__table__
+timings = Timing.__table__
+restores = Restore.__table__
+
+STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores")

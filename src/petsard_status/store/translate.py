@@ -1,0 +1,70 @@
+"""Turning driver errors into the package's errors, with a hint of what to do."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from petsard_status.errors import (
+    NotAStoreError,
+    StoreConnectionError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+)
+
+
+def describe(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def translate(exc: BaseException, engine: Engine) -> StoreError:
+    """The package error for a database exception (the original is kept as its cause)."""
+    where = describe(engine)
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    lowered = message.lower()
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return NotAStoreError(
+            f"{where} is not a readable SQLite database ({message}); it may be corrupt or "
+            "another kind of file. Restore it from a backup or use a new file"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return StoreReadOnlyError(
+            f"{where} cannot be written ({message}); make the file and its folder writable "
+            "(SQLite also writes -wal and -shm files beside it) or use another store"
+        )
+    if "disk is full" in lowered or "database or disk is full" in lowered:
+        return StoreFullError(
+            f"{where} cannot grow ({message}); free disk space (or raise the size limit) and "
+            "try again: everything stored before this point is intact"
+        )
+    if "unable to open database file" in lowered:
+        return StoreConnectionError(
+            f"cannot open {where} ({message}); check that the path exists and is writable"
+        )
+    if "database is locked" in lowered:
+        return StoreError(
+            f"{where} stayed locked by another writer past the busy timeout ({message}); "
+            "retry, or give fewer processes the same SQLite file"
+        )
+    is_connect = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if is_connect or any(
+        hint in lowered
+        for hint in (
+            "connection refused",
+            "could not connect",
+            "connection failed",
+            "could not translate host",
+            "does not exist",
+            "authentication failed",
+            "timeout expired",
+            "name or service not known",
+        )
+    ):
+        return StoreConnectionError(
+            f"cannot connect to {where} ({message}); check the URL, that the server is "
+            "running, and that the database and user exist"
+        )
+    if isinstance(exc, SQLAlchemyError):
+        return StoreError(f"the database {where} failed: {message}")
+    return StoreError(f"{where}: {message}")

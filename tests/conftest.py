@@ -1,0 +1,97 @@
+"""Shared fixtures: stores on real SQLite files and, where reachable, real PostgreSQL.
+
+PostgreSQL tests run against ``$PETSARD_STATUS_TEST_PG`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``), each test in a schema of
+its own.  Without a reachable server they skip with the reason; under
+``CI=true`` a missing server is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_URL = os.environ.get(
+    "PETSARD_STATUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parent.parent
+ADULT_CSV = REPO / "examples" / "data" / "adult-income.csv"
+
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable_reason() -> str | None:
+    """None when PostgreSQL answers; otherwise why not (checked once per session)."""
+    if "reason" not in _pg_state:
+        try:
+            import psycopg  # noqa: F401
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:
+            _pg_state["reason"] = f"PostgreSQL at {PG_URL} is not reachable: {exc}"
+    return _pg_state["reason"]
+
+
+def require_pg() -> None:
+    reason = pg_unavailable_reason()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+
+
+def pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def _pg_admin(statement: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema; dropped afterwards."""
+    require_pg()
+    schema = f"t_{secrets.token_hex(6)}"
+    _pg_admin(f"CREATE SCHEMA {schema}")
+    try:
+        yield pg_schema_url(schema)
+    finally:
+        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'status.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'status.db'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def adult_df():
+    import pandas as pd
+
+    return pd.read_csv(ADULT_CSV, na_values="?", skipinitialspace=True)
