@@ -60,6 +60,9 @@ def normalize_value(value: Any) -> Any:
         return value if type(value) in (str, bytes) else (
             str(value) if isinstance(value, str) else bytes(value)
         )
+    if isinstance(value, (bytearray, memoryview)):
+        # Mutable buffers would make the model unhashable and change under it.
+        return bytes(value)
     if isinstance(value, float):
         value = float(value)  # numpy.float64 is a float subclass
         if math.isnan(value):
@@ -74,12 +77,22 @@ def normalize_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         # pandas.Timestamp is a datetime subclass; keep only what datetime can hold.
         if type(value) is not dt.datetime:
+            # pandas.NaT is a datetime subclass too, and the only one unequal to itself.
+            if value != value:
+                return None
             value = dt.datetime(
                 value.year, value.month, value.day, value.hour, value.minute,
                 value.second, value.microsecond, tzinfo=value.tzinfo, fold=value.fold,
             )
         return value
-    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+    if isinstance(value, dt.timedelta):
+        # pandas.Timedelta is a subclass; keep what timedelta holds (microseconds).
+        if type(value) is not dt.timedelta:
+            value = dt.timedelta(
+                days=value.days, seconds=value.seconds, microseconds=value.microseconds
+            )
+        return value
+    if isinstance(value, (dt.date, dt.time)):
         return value
     # numpy scalars (and pandas' NA / NaT) without importing either at module import.
     type_module = type(value).__module__
@@ -92,14 +105,27 @@ def normalize_value(value: Any) -> Any:
             import pandas as pd
 
             return None if pd.isna(value) else pd.Timedelta(value).to_pytimedelta()
-        return normalize_value(value.item())
+        if getattr(value, "ndim", 0) and hasattr(value, "tolist"):
+            # An array is a container: the same rule as lists applies.
+            return normalize_value(value.tolist())
+        if not hasattr(value, "item"):
+            return value
+        item = value.item()
+        if type(item) is type(value):
+            # longdouble / clongdouble have no Python counterpart; item() returns
+            # them unchanged, so narrow them explicitly instead of recursing forever.
+            kind = getattr(value.dtype, "kind", "")
+            if kind == "f":
+                return normalize_value(float(value))
+            if kind == "c":
+                return complex(value)
+            return value
+        return normalize_value(item)
     if type_module.startswith("pandas"):
         import pandas as pd
 
         if value is pd.NA or value is pd.NaT:
             return None
-        if isinstance(value, pd.Timedelta):
-            return value.to_pytimedelta()
     return value
 
 
@@ -109,6 +135,14 @@ def _normalize_fields(obj: Any) -> None:
         normalized = normalize_value(value)
         if normalized is not value:
             object.__setattr__(obj, f.name, normalized)
+
+
+def _normalize_scalars(obj: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        normalized = normalize_value(value)
+        if normalized is not value:
+            object.__setattr__(obj, name, normalized)
 
 
 @dataclass(frozen=True)
@@ -170,6 +204,7 @@ class FieldMetadata:
         if self.logical_type is not None and not isinstance(self.logical_type, LogicalType):
             object.__setattr__(self, "logical_type", LogicalType(self.logical_type))
         object.__setattr__(self, "properties", normalize_value(dict(self.properties)))
+        _normalize_scalars(self, ("name", "nullable", "created_at", "updated_at"))
 
 
 @dataclass(frozen=True)
@@ -189,6 +224,7 @@ class SchemaMetadata:
         if not isinstance(self.fields, tuple):
             object.__setattr__(self, "fields", tuple(self.fields))
         object.__setattr__(self, "properties", normalize_value(dict(self.properties)))
+        _normalize_scalars(self, ("schema_id", "name", "created_at", "updated_at"))
 
     @property
     def field_names(self) -> list[str]:
