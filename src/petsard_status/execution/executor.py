@@ -29,7 +29,7 @@ from petsard_status.status.status import Status, StoreArg
 from petsard_status.store import models as m
 
 
-class RunInterrupted(ExecutionError):  # noqa: N818 - reads as what happened
+class RunInterrupted(ExecutionError):
     """The run was stopped by SIGINT or SIGTERM; it is marked interrupted."""
 
 

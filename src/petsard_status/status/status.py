@@ -34,7 +34,7 @@ from petsard_status.errors import (
     UnexecutedError,
 )
 from petsard_status.metadata import codec
-from petsard_status.metadata.diff import diff
+from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
@@ -141,7 +141,7 @@ class Status:
         the_store = store if isinstance(store, Store) else Store(store)
         try:
             row = the_store.run_row(run)
-            config = Config(codec.loads_value(row.config_json))
+            config = Config(the_store.run_config(row))
         except BaseException:
             if owned:
                 the_store.close()
@@ -241,6 +241,11 @@ class Status:
                 f"{where}: get_metadata() returned {type(new_metadata).__name__}, not "
                 "SchemaMetadata or None"
             )
+        if new_metadata is not None:
+            # Re-inferred metadata carries fresh timestamps on every field; reuse the
+            # previous objects where nothing else changed so that they stay shared.
+            previous = self._store.load_schema(before_hash) if before_hash else input_schema
+            new_metadata = preserve_unchanged(previous, new_metadata)
         try:
             result = adapter.get_result()
         except Exception as exc:

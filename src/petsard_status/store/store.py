@@ -133,9 +133,11 @@ class Store:
         delay = 0.05
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
-                    with conn.begin():
-                        return work(conn)
+                with (
+                    self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+                    conn.begin(),
+                ):
+                    return work(conn)
             except OperationalError as exc:
                 message = str(exc.orig).lower()
                 retryable = "locked" in message or "busy" in message or "deadlock" in message
@@ -173,14 +175,17 @@ class Store:
         values = {
             "name": name,
             "state": "running",
-            "config_json": codec.dumps_value(config),
+            # Plain JSON, not the canonical (key-sorted) form: module order is the sequence.
+            "config_json": json.dumps(config, ensure_ascii=False),
             "head_json": head,
             "info_json": codec.dumps_value(info),
             "created_at": now,
             "updated_at": now,
         }
         try:
-            return self.write(lambda conn: conn.execute(insert(m.runs).values(**values)).inserted_primary_key[0])
+            return self.write(
+                lambda conn: conn.execute(insert(m.runs).values(**values)).inserted_primary_key[0]
+            )
         except IntegrityError as exc:
             raise RunExistsError(
                 f"a run named {name!r} is already in {self.location}; open it with "
@@ -199,6 +204,16 @@ class Store:
                 "`petsard-status runs` lists them"
             )
         return row
+
+    def run_config(self, row: Any) -> dict[str, Any]:
+        """The config a run was started with, in its original module order."""
+        try:
+            config = json.loads(row.config_json)
+        except ValueError as exc:
+            raise CorruptDataError(f"run {row.name!r} has an unreadable config: {exc}") from exc
+        if not isinstance(config, dict):
+            raise CorruptDataError(f"run {row.name!r} has a config that is not a mapping")
+        return config
 
     def run_names(self, limit: int | None = None) -> list[str]:
         query = select(m.runs.c.name).order_by(m.runs.c.id)

@@ -1,0 +1,3 @@
+from petsard_status.cli import main
+
+main()
