@@ -95,3 +95,55 @@ def adult_df():
     import pandas as pd
 
     return pd.read_csv(ADULT_CSV, na_values="?", skipinitialspace=True)
+
+
+# --- the bundled example pipeline, run once per session ---------------------------------
+
+EXAMPLE_YAML = REPO / "examples" / "adult-income.yaml"
+EXAMPLE_RUN = "adult-demo"
+
+
+@pytest.fixture(scope="session")
+def example_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store holding run ``adult-demo``: the example pipeline, run once, seed 1.
+
+    Shared by many tests: only read it. Tests that write get their own copy
+    from ``copy_sqlite``.
+    """
+    from petsard_status.execution import Executor
+
+    folder = tmp_path_factory.mktemp("example")
+    db = folder / "runs.db"
+    with Executor(EXAMPLE_YAML, store=db, run=EXAMPLE_RUN, seed=1,
+                  output_dir=folder / "output") as executor:
+        executor.run()
+    return db
+
+
+@pytest.fixture(scope="session")
+def example_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example pipeline's run ``adult-demo`` in a PostgreSQL schema of its own (read only)."""
+    from petsard_status.execution import Executor
+
+    require_pg()
+    schema = f"t_example_{secrets.token_hex(4)}"
+    _pg_admin(f"CREATE SCHEMA {schema}")
+    try:
+        url = pg_schema_url(schema)
+        with Executor(EXAMPLE_YAML, store=url, run=EXAMPLE_RUN, seed=1,
+                      output_dir=tmp_path_factory.mktemp("example_pg")) as executor:
+            executor.run()
+        yield url
+    finally:
+        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def copy_sqlite(source: Path, target: Path) -> Path:
+    """A consistent copy of a SQLite store (its WAL included), through SQLite's backup API."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return target

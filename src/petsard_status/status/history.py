@@ -131,12 +131,17 @@ def summary(status: Status) -> dict[str, Any]:
         last_change = conn.execute(
             select(c.change_id).where(c.run_id == run_id).order_by(c.seq.desc()).limit(1)
         ).scalar()
-        change_types = dict(conn.execute(
-            select(c.change_type, func.count()).where(c.run_id == run_id).group_by(c.change_type)
-        ).all())
-        target_types = dict(conn.execute(
-            select(c.target_type, func.count()).where(c.run_id == run_id).group_by(c.target_type)
-        ).all())
+        # One pass over the run's change rows gives both breakdowns.
+        change_types: dict[str, int] = {}
+        target_types: dict[str, int] = {}
+        for change_type, target_type, n in conn.execute(
+            select(c.change_type, c.target_type, func.count()).where(c.run_id == run_id)
+            .group_by(c.change_type, c.target_type)
+        ):
+            change_types[change_type] = change_types.get(change_type, 0) + n
+            target_types[target_type] = target_types.get(target_type, 0) + n
+        change_types, target_types = dict(sorted(change_types.items())), dict(
+            sorted(target_types.items()))
         state = conn.execute(select(m.runs.c.state).where(m.runs.c.id == run_id)).scalar()
         return {
             "run": status.run,

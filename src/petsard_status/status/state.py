@@ -101,7 +101,7 @@ class RunState:
                     f"version {STATE_VERSION}"
                 )
             active = tuple(
-                (str(name), ActiveEntry(str(expt), int(seq), ref, str(kind)))
+                (str(name), ActiveEntry(str(expt), int(seq), _ref(ref), str(kind)))
                 for name, expt, seq, ref, kind in doc["active"]
             )
             pairs = {
@@ -113,11 +113,19 @@ class RunState:
                 raise TypeError("extra is not a mapping")
             return cls(
                 active=active,
-                train_indices=doc["train_indices"],
+                train_indices=_ref(doc["train_indices"]),
                 extra=extra,
                 **pairs,
             )
         except CorruptDataError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError,
+                OverflowError) as exc:
             raise CorruptDataError(f"a stored run state is malformed: {exc}") from exc
+
+
+def _ref(value: Any) -> str | None:
+    # References are looked up as dictionary keys and in SQL: only text will do.
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"a reference is {type(value).__name__}, not a hash")
+    return value

@@ -12,12 +12,13 @@ import datetime as dt
 import json
 import logging
 import os
+import reprlib
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -49,6 +50,16 @@ log = logging.getLogger("petsard_status")
 StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
 
 INDICES_FORMAT = "petsard-status/indices"
+RUN_NAME_LIMIT = 200  # the width of runs.name
+# Offending values are shown in error messages, shortened (a frame-sized repr helps nobody).
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+
+# Built once: a statement made per put costs its construction and cache-key
+# walk on every call, which is a visible share of a small put.
+_INSERT_SNAPSHOT = insert(m.snapshots)
+_UPDATE_HEAD = update(m.runs).where(m.runs.c.id == bindparam("run")).values(
+    head_json=bindparam("head"), updated_at=bindparam("at"))
 
 
 def _stamp(now: dt.datetime) -> str:
@@ -113,6 +124,10 @@ class Status:
         try:
             if _existing is None:
                 self.run = run or _generated_run_name()
+                problem = _name_problem(self.run, limit=RUN_NAME_LIMIT)
+                if problem is not None:
+                    raise StatusError(f"the run name {self.run!r} {problem}; choose another "
+                                      "name (or none, for a generated one)")
                 self._state = RunState()
                 info = {"package_version": _package_version(), "seeds": {}}
                 self._run_id = self._store.create_run(
@@ -146,7 +161,13 @@ class Status:
             if owned:
                 the_store.close()
             raise
-        status = cls(config, the_store, _existing=row, **limits)
+        try:
+            status = cls(config, the_store, _existing=row, **limits)
+        except BaseException:
+            # The constructor does not own a Store it is given; this one is ours to close.
+            if owned:
+                the_store.close()
+            raise
         status._owns_store = owned
         return status
 
@@ -227,6 +248,10 @@ class Status:
             raise ConfigError(
                 f"module {module!r} is not in this run's sequence {self.sequence}"
             )
+        problem = _name_problem(experiment)
+        if problem is not None:
+            raise PutError(f"{module}[{experiment!r}]: the experiment name {problem}; "
+                           "use the experiment's name from the config")
         where = f"{module}[{experiment}]"
         now = dt.datetime.now()
         seq = self._counters["snapshot"] + 1
@@ -242,6 +267,10 @@ class Status:
                 "SchemaMetadata or None"
             )
         if new_metadata is not None:
+            problem = _metadata_name_problem(new_metadata)
+            if problem is not None:
+                raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: "
+                               f"{problem}")
             # Re-inferred metadata carries fresh timestamps on every field; reuse the
             # previous objects where nothing else changed so that they stay shared.
             previous = self._store.load_schema(before_hash) if before_hash else input_schema
@@ -262,7 +291,9 @@ class Status:
             if module == "Splitter" and hasattr(adapter, "get_train_indices"):
                 new_indices = [set(map(int, s)) for s in adapter.get_train_indices()]
         except SerializationError as exc:
-            raise PutError(f"{where}: cannot store the module's output: {exc}") from exc
+            culprit = _unstorable_property(new_metadata) if new_metadata is not None else None
+            hint = f" (the metadata's {culprit})" if culprit else ""
+            raise PutError(f"{where}: cannot store the module's output{hint}: {exc}") from exc
         if module == "Reporter" and result is not None and not isinstance(result, dict):
             raise PutError(f"{where}: a Reporter's result must be a dict of reports, got "
                            f"{type(result).__name__}")
@@ -312,10 +343,14 @@ class Status:
         except SerializationError as exc:
             raise PutError(f"{where}: the execution context cannot be stored: {exc}") from exc
         snapshot_id = f"snapshot_{seq:06d}_{_stamp(now)}"
+        state_json = new_state.to_json()
         change_seq0 = self._counters["change"]
         fresh: set[str] = set()
 
         def work(conn: Connection) -> None:
+            # The store retries a transaction that a deadlock or a busy database
+            # aborted: what an aborted attempt inserted is gone, so insert it again.
+            fresh.clear()
             store = self._store
             if encoded_schema is not None:
                 store.insert_schema(conn, encoded_schema, fresh)
@@ -325,12 +360,13 @@ class Status:
                 store.insert_blobs(conn, item, fresh)
             if indices_blob is not None:
                 store.insert_blob(conn, indices_blob[0], "indices", indices_blob[1], fresh)
-            conn.execute(insert(m.snapshots).values(
-                run_id=self._run_id, seq=seq, snapshot_id=snapshot_id, module=module,
-                experiment=experiment, timestamp=now, schema_before=before_hash,
-                schema_after=after_hash if encoded_schema is not None else None,
-                context_json=context_json, state_json=new_state.to_json(),
-            ))
+            conn.execute(_INSERT_SNAPSHOT, {
+                "run_id": self._run_id, "seq": seq, "snapshot_id": snapshot_id,
+                "module": module, "experiment": experiment, "timestamp": now,
+                "schema_before": before_hash,
+                "schema_after": after_hash if encoded_schema is not None else None,
+                "context_json": context_json, "state_json": state_json,
+            })
             rows = []
             for offset, (target, kind, target_id, before, after, attrs) in enumerate(changes, 1):
                 cseq = change_seq0 + offset
@@ -353,8 +389,7 @@ class Status:
                 rows.append(row)
             if rows:
                 conn.execute(insert(m.changes), rows)
-            conn.execute(update(m.runs).where(m.runs.c.id == self._run_id).values(
-                head_json=new_state.to_json(), updated_at=now))
+            conn.execute(_UPDATE_HEAD, {"run": self._run_id, "head": state_json, "at": now})
 
         self._write(work, where)
         self._store.committed(fresh)
@@ -372,10 +407,16 @@ class Status:
         try:
             self._store.write(work)
         except IntegrityError as exc:
+            if not _is_duplicate(exc):
+                raise CorruptDataError(
+                    f"{where}: the store refused the write ({str(exc.orig).strip()}); rows it "
+                    "refers to are missing or altered. Run `petsard-status db check`"
+                ) from exc
             raise ConcurrentWriterError(
-                f"{where}: another process wrote to run {self.run!r} at the same time "
-                "(only one Status may write a run at once); reopen the run with "
-                "Status.open to continue from what is stored"
+                f"{where}: another writer added to run {self.run!r} at the same time, and "
+                "only one Status may write a run at once (nothing of this call was stored). "
+                f"Stop the other writer, then Status.open({self.run!r}, ...) to continue "
+                "from what is stored; to work in parallel, give each process its own run"
             ) from exc
         except PetsardStatusError as exc:
             raise type(exc)(f"{where}: {exc}") from exc
@@ -441,8 +482,11 @@ class Status:
     def set_metadata(self, module: str, metadata: SchemaMetadata) -> None:
         """Set a module's metadata outside a put; recorded as a schema change."""
         self._check_open()
-        encoded = self._store.encode_schema(metadata)
         before = self._state.metadata_map.get(module)
+        if before is not None:
+            # As in put: what differs only in timestamps shares the stored version.
+            metadata = preserve_unchanged(self._store.load_schema(before), metadata)
+        encoded = self._store.encode_schema(metadata)
         now = dt.datetime.now()
         cseq = self._counters["change"] + 1
         experiment = self._state.active_map[module].experiment if module in self.status else ""
@@ -450,6 +494,7 @@ class Status:
         fresh: set[str] = set()
 
         def work(conn: Connection) -> None:
+            fresh.clear()  # a retried attempt starts from nothing (see put)
             self._store.insert_schema(conn, encoded, fresh)
             conn.execute(insert(m.changes).values(
                 run_id=self._run_id, seq=cseq, change_id=f"change_{cseq:06d}_{_stamp(now)}",
@@ -562,6 +607,7 @@ class Status:
         fresh: set[str] = set()
 
         def work(conn: Connection) -> None:
+            fresh.clear()  # a retried attempt starts from nothing (see put)
             for digest, kind, data in blobs:
                 self._store.insert_blob(conn, digest, kind, data, fresh)
             conn.execute(update(m.runs).where(m.runs.c.id == self._run_id).values(
@@ -722,6 +768,54 @@ class Status:
         t = {"snapshots": m.snapshots, "changes": m.changes, "timings": m.timings}[table]
         return self._store.read(lambda conn: conn.execute(
             select(func.count()).select_from(t).where(t.c.run_id == self._run_id)).scalar())
+
+
+def _name_problem(value: Any, *, empty: bool = False, limit: int | None = None) -> str | None:
+    """Why ``value`` cannot be stored as a name on every backend, or None."""
+    if not isinstance(value, str):
+        return f"is a {type(value).__name__}, not a string"
+    if not empty and not value.strip():
+        return "is empty"
+    if "\x00" in value:
+        return "holds a NUL character, which PostgreSQL cannot store in text"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, which is not UTF-8 text"
+    if limit is not None and len(value) > limit:
+        return f"is {len(value)} characters long, over the limit of {limit}"
+    return None
+
+
+def _metadata_name_problem(schema: SchemaMetadata) -> str | None:
+    # These names are also stored in plain text columns, outside the JSON documents.
+    for what, value in (("schema_id", schema.schema_id), ("name", schema.name)):
+        problem = _name_problem(value, empty=True)
+        if problem is not None:
+            return f"the schema's {what} {value!r} {problem}"
+    for f in schema.fields:
+        problem = _name_problem(f.name, empty=True)
+        if problem is not None:
+            return f"the field name {f.name!r} {problem}"
+    return None
+
+
+def _unstorable_property(schema: SchemaMetadata) -> str | None:
+    """The first property JSON cannot carry, named with its value, or None."""
+    owners = [(f"schema {schema.schema_id!r}", schema.properties)]
+    owners += [(f"field {f.name!r}", f.properties) for f in schema.fields]
+    for owner, properties in owners:
+        for key, value in properties.items():
+            try:
+                codec.dumps_value({key: value})
+            except SerializationError:
+                return f"{owner} property {key!r} = {_SHORT.repr(value)}"
+    return None
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text
 
 
 def _call_optional(adapter: Any, name: str) -> Any:

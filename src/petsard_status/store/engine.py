@@ -9,6 +9,7 @@ failing with "database is locked" half-way through a transaction.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,18 @@ def resolve_url(store: str | os.PathLike[str] | URL | None) -> URL:
     if isinstance(store, URL):
         url = store
     elif isinstance(store, os.PathLike) or "://" not in str(store):
+        if not isinstance(store, os.PathLike) and not _reads_as_path(str(store)):
+            raise StoreConnectionError(
+                f"{store!r} is neither a database URL nor a path to a SQLite file; give a "
+                "URL such as sqlite:///runs.db or postgresql+psycopg://user@host/db, or a "
+                f"file path with a suffix or a folder (runs.db, ./{store})"
+            )
         path = Path(os.fspath(store)).expanduser()
         url = URL.create("sqlite", database=str(path))
     else:
         try:
             url = make_url(str(store))
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
             raise StoreConnectionError(
                 f"{store!r} is not a database URL; give a path to a SQLite file or a URL "
                 "such as sqlite:///runs.db or postgresql+psycopg://user@host/db"
@@ -50,6 +57,16 @@ def resolve_url(store: str | os.PathLike[str] | URL | None) -> URL:
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def _reads_as_path(text: str) -> bool:
+    # A bare word ("notaurl") or a URL missing its "//" ("sqlite:runs.db") is
+    # far more often a mistyped URL than a file the user wants created.
+    if text == ":memory:":
+        return True
+    if not text.strip() or re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", text):
+        return False
+    return "/" in text or os.sep in text or "." in Path(text).name or Path(text).exists()
 
 
 def is_sqlite(url_or_engine: URL | Engine) -> bool:
@@ -97,11 +114,19 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal" and mode != "memory":
+        if mode != "wal" and mode != "memory" and _may_take_over(cursor):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
     finally:
         cursor.close()
+
+
+def _may_take_over(cursor: sqlite3.Cursor) -> bool:
+    # Switching to WAL rewrites the file's header and leaves -wal/-shm files:
+    # do it to a new database or to a store, never to another application's
+    # file that opening is about to refuse.
+    names = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master")}
+    return not names or {"alembic_version", "snapshots"} <= names
 
 
 def _on_sqlite_begin(conn: Any) -> None:

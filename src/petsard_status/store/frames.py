@@ -37,6 +37,15 @@ Arrow fields are named by position (``c0``, ``c1``, ... for columns, ``i0``,
 ... for index levels, ``<field>.nulls`` for the null-kind companion of an
 ``object-str`` slot with mixed null markers), so duplicated, empty, very long
 or non-string column labels never reach Arrow.
+
+pandas 2.2, 2.3 and 3 write the same bytes for equal frames and read each
+other's blobs. pandas 2.2 has the ``str`` dtype under the name
+``string[pyarrow_numpy]`` (pandas 2.3 treats that name as the same dtype), so
+it reads and writes ``str`` as that dtype. It has nothing like
+``str[python]``, so reading such a column there raises CorruptDataError,
+which names the column and says that pandas >= 2.3 is needed. Before pandas
+3, zones given by name (``tz_localize("Asia/Taipei")``) are pytz zones, which
+the codec refuses under every pandas; use ``zoneinfo.ZoneInfo`` zones there.
 """
 
 from __future__ import annotations
@@ -55,9 +64,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from pandas.api.internals import create_dataframe_from_blocks
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
+
+try:
+    from pandas.api.internals import create_dataframe_from_blocks
+except ImportError:  # pandas 2.2 and 2.3: the function is new in pandas 3
+    from pandas.core.internals import BlockManager, make_block
+
+    def create_dataframe_from_blocks(
+        blocks: list[tuple[Any, np.ndarray]], index: pd.Index, columns: pd.Index
+    ) -> pd.DataFrame:
+        """pandas 3's function, through the internals pyarrow itself uses on pandas 2."""
+        manager = BlockManager(
+            [make_block(values, placement=placement) for values, placement in blocks],
+            [columns, index],
+        )
+        return pd.DataFrame._from_mgr(manager, manager.axes)
+
 
 __all__ = [
     "FRAME_FORMAT",
@@ -121,7 +145,24 @@ _STRINGS: Final[dict[str, tuple[str, Any]]] = {
     "string[python]": ("python", pd.NA),
 }
 
-_DEFAULT_STR: Final = pd.StringDtype("pyarrow", na_value=np.nan)
+
+def _string_dtype(storage: str, na_value: Any) -> pd.StringDtype | None:
+    """This pandas' dtype for one flavour, or None where it has no such dtype.
+
+    pandas 2.2 takes no ``na_value``: it calls the NaN flavour with Arrow
+    storage "pyarrow_numpy" (pandas 2.3 maps that name to the same dtype) and
+    has no NaN flavour with Python storage.
+    """
+    try:
+        return pd.StringDtype(storage, na_value=na_value)
+    except TypeError:
+        if na_value is pd.NA:
+            return pd.StringDtype(storage)
+        return pd.StringDtype("pyarrow_numpy") if storage == "pyarrow" else None
+
+
+_STRING_DTYPES: Final = {name: _string_dtype(*flavour) for name, flavour in _STRINGS.items()}
+_DEFAULT_STR: Final = _STRING_DTYPES["str"]
 _OBJECT_STR: Final = "object-str"
 _CATEGORY: Final = "category"
 _NULL_KINDS: Final = ("none", "nan", "na", "mixed")
@@ -177,9 +218,9 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
     fields: list[pa.Field] = []
     arrays: list[pa.Array] = []
     columns: list[dict[str, Any]] = []
-    for pos, (label, column) in enumerate(df.items()):
+    for pos, (label, values, dtype) in enumerate(_columns(df)):
         where = f"column {label!r} (position {pos})"
-        spec, encoded = _encode_slot(column, where)
+        spec, encoded = _encode_array(values, dtype, where)
         spec = {"name": _label_to_json(label, where + " label", nan_as_none=True), **spec}
         columns.append(spec)
         _append_fields(fields, arrays, f"c{pos}", encoded)
@@ -230,11 +271,29 @@ def _append_fields(
         fields.append(pa.field(name + ".nulls", encoded[1].type))
 
 
+def _columns(df: pd.DataFrame) -> Any:
+    """(label, values, dtype) of each column, without building a Series per column.
+
+    Building the Series costs more than encoding a short column; the block
+    manager hands out the same values directly.
+    """
+    iget_values = getattr(getattr(df, "_mgr", None), "iget_values", None)
+    if iget_values is None:  # pragma: no cover - a pandas without the accessor
+        for label, column in df.items():
+            yield label, column.array, column.dtype
+        return
+    for pos, (label, dtype) in enumerate(zip(df.columns, df.dtypes, strict=True)):
+        yield label, iget_values(pos), dtype
+
+
 def _encode_slot(obj: pd.Series | pd.Index, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
     """Arrow array(s) and manifest entry for one column or index level."""
-    dtype = obj.dtype
+    return _encode_array(obj.array, obj.dtype, where)
+
+
+def _encode_array(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
     try:
-        return _encode_values(obj.array, dtype, where)
+        return _encode_values(values, dtype, where)
     except SerializationError:
         raise
     except (pa.ArrowException, ValueError, TypeError, UnicodeError, OverflowError) as exc:
@@ -269,8 +328,10 @@ def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any],
         return _encode_categorical(values, dtype, where)
     elif isinstance(dtype, pd.StringDtype):
         uses_na = dtype.na_value is pd.NA
+        # pandas 2.2 names the NaN flavour with Arrow storage by its storage.
+        storage_of = "pyarrow" if dtype.storage == "pyarrow_numpy" else dtype.storage
         for descriptor, (storage, na_value) in _STRINGS.items():
-            if dtype.storage == storage and (na_value is pd.NA) == uses_na:
+            if storage_of == storage and (na_value is pd.NA) == uses_na:
                 return {"dtype": descriptor}, [_string_to_arrow(values)]
     elif type(dtype) in _MASKED_NAMES:
         name = _MASKED_NAMES[type(dtype)]
@@ -765,6 +826,12 @@ def _kind_from_descriptor(descriptor: Any, where: str, *, in_category: bool = Fa
     if descriptor in _MASKED:
         return _Kind(descriptor, _MASKED[descriptor][1], nullable=True)
     if descriptor in _STRINGS:
+        if _STRING_DTYPES[descriptor] is None:
+            raise CorruptDataError(
+                f"frame manifest: {where} has dtype {descriptor!r} (StringDtype(storage="
+                f"{_STRINGS[descriptor][0]!r}, na_value=nan)), which pandas {pd.__version__} "
+                "does not have; reading it needs pandas >= 2.3"
+            )
         return _Kind(descriptor, pa.large_string(), nullable=True)
     match = _TEMPORAL_RE.fullmatch(descriptor)
     if match:
@@ -790,6 +857,8 @@ def _labels_kind(descriptor: Any, where: str) -> _Kind:
 def _kind_from_slot(slot: Any, where: str) -> tuple[Any, _Kind]:
     if not isinstance(slot, dict):
         raise CorruptDataError(f"frame manifest: {where} is not an object")
+    if type(slot.get("name")) in _LABEL_TYPES:
+        where = f"{where} ({slot['name']!r})"
     descriptor = slot.get("dtype")
     if descriptor == _CATEGORY:
         _expect_keys(slot, {"name", "dtype", "categories", "ordered"}, where)
@@ -1040,11 +1109,11 @@ def _decode_masked(array: pa.Array, companion: Any, kind: _Kind) -> Any:
 
 
 def _decode_string(array: pa.Array, companion: Any, kind: _Kind) -> Any:
-    storage, na_value = _STRINGS[kind.descriptor]
-    if storage == "pyarrow":
+    if _STRINGS[kind.descriptor][0] == "pyarrow":
         # A copy, so that the frame does not keep the whole blob alive.
         array = pa.concat_arrays([array])
-    return pd.StringDtype(storage, na_value=na_value).__from_arrow__(array)
+    # Never None here: _kind_from_descriptor refuses flavours this pandas lacks.
+    return _STRING_DTYPES[kind.descriptor].__from_arrow__(array)  # type: ignore[union-attr]
 
 
 def _decode_object_str(array: pa.Array, companion: pa.Array | None, kind: _Kind) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,9 +86,21 @@ def _check_not_foreign(connection: Connection) -> None:
             f"the database has tables named {sorted(clash)} but no petsard-status revision; "
             "it belongs to another application. Use a new database file or URL"
         )
+    if tables and connection.dialect.name == "sqlite":
+        # A SQLite file is one application's database; a server database or
+        # schema may be shared, so there only a clash of names is refused.
+        raise NotAStoreError(
+            f"the SQLite file holds tables of another application ({', '.join(sorted(tables))}) "
+            "and no petsard-status store; it was left untouched. Use a new database file"
+        )
 
 
-def _refuse_unknown(revision: str) -> None:
+def _refuse_unknown(revision: str, connection: Connection | None = None) -> None:
+    if connection is not None and not inspect(connection).has_table("snapshots"):
+        raise NotAStoreError(
+            f"the database's alembic_version says {revision!r} but it has no petsard-status "
+            "tables; it belongs to another application. Use a new database file or URL"
+        )
     raise SchemaVersionError(
         f"the store is at revision {revision!r}, which this version of petsard-status does "
         f"not know (its newest is {head_revision()!r}); the database was written by a newer "
@@ -102,8 +115,14 @@ def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     backup = path.with_name(f"{path.name}.backup-{revision}-{stamp}")
     # The backup API copies a consistent image even while others hold the file open.
-    with sqlite3.connect(path) as source, sqlite3.connect(backup) as target:
-        source.backup(target)
+    try:
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(backup)) as target:
+            source.backup(target)
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"could not back up {path} to {backup} before upgrading it ({exc}); the store "
+            "was not changed. Free space or make its folder writable, then open it again"
+        ) from exc
     return backup
 
 
@@ -121,34 +140,40 @@ def ensure_schema(engine: Engine, *, upgrade: bool = True) -> str:
         if current == head:
             return head
         if current is not None and current not in known_revisions():
-            _refuse_unknown(current)
+            with engine.connect() as conn:
+                _refuse_unknown(current, conn)
         if not upgrade:
             return current or ""
         backup = None
         if current is not None and is_sqlite(engine):
             backup = _backup_sqlite(engine, current)
-        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
-                current = current_revision(conn)
-                if current == head:
-                    return head
-                if current is None:
-                    _check_not_foreign(conn)
-                elif current not in known_revisions():
-                    _refuse_unknown(current)
-                command.upgrade(alembic_config(conn), "head")
+            if backup is not None:
+                log.warning(
+                    "upgrading the store %s from revision %s to %s; a copy of the database "
+                    "as it was is at %s",
+                    sqlite_path(engine.url),
+                    current,
+                    head,
+                    backup,
+                )
+        with (
+            engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+            conn.begin(),
+        ):
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+            current = current_revision(conn)
+            if current == head:
+                return head
+            if current is None:
+                _check_not_foreign(conn)
+            elif current not in known_revisions():
+                _refuse_unknown(current, conn)
+            command.upgrade(alembic_config(conn), "head")
         if backup is not None:
-            log.warning(
-                "upgraded the store from revision %s to %s; a copy of the database as it "
-                "was is at %s",
-                current,
-                head,
-                backup,
-            )
+            log.info("upgraded the store from revision %s to %s", current, head)
         return head
-    except (OperationalError, ProgrammingError, DatabaseError) as exc:
+    except (OperationalError, ProgrammingError, DatabaseError, UnicodeDecodeError) as exc:
         from petsard_status.store.translate import translate
 
         raise translate(exc, engine) from exc

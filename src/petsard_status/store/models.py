@@ -168,4 +168,29 @@ changes = Change.__table__
 timings = Timing.__table__
 restores = Restore.__table__
 
-STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores")
+STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores",
+                "materialized")
+
+
+class Materialized(Base):
+    """A result frame written out as an ordinary SQL table (``petsard-status materialize``).
+
+    ``part`` is the key of the frame inside a dict result (``"train"``), or ``""``
+    when the result is one frame.
+    """
+
+    __tablename__ = "materialized"
+    __table_args__ = (
+        UniqueConstraint("run_id", "module", "experiment", "part", name="uq_materialized_result"),
+    )
+
+    table_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(100))
+    experiment: Mapped[str] = mapped_column(Text)
+    snapshot_seq: Mapped[int] = mapped_column(Integer)
+    part: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+materialized = Materialized.__table__

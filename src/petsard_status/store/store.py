@@ -35,7 +35,7 @@ from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import make_engine, prepare_engine, resolve_url
 from petsard_status.store.migrate import ensure_schema
-from petsard_status.store.results import EncodedResult, decode_result
+from petsard_status.store.results import EncodedResult, decode_result, hash_bytes
 from petsard_status.store.translate import describe, translate
 
 T = TypeVar("T")
@@ -106,6 +106,9 @@ class Store:
         self._schemas = _LRU(cache_size)
         self._fields = _LRU(cache_size * 64)
         self._encoded = _LRU(cache_size)
+        # id(field) -> (field, hash, doc): re-inferred schemas share most field
+        # objects with the previous version, so each is encoded once.
+        self._field_docs = _LRU(cache_size * 64)
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -148,6 +151,8 @@ class Store:
             except DBAPIError as exc:
                 if "deadlock" not in str(exc.orig).lower() or attempt == WRITE_ATTEMPTS - 1:
                     raise translate(exc, self.engine) from exc
+            except UnicodeDecodeError as exc:
+                raise translate(exc, self.engine) from exc
             time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
             delay = min(delay * 2, 2.0)
         raise StoreError("unreachable")  # pragma: no cover
@@ -158,7 +163,7 @@ class Store:
                 return work(conn)
         except PetsardStatusError:
             raise
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, UnicodeDecodeError) as exc:
             raise translate(exc, self.engine) from exc
 
     def _insert_ignore(self, table: Any) -> Any:
@@ -259,8 +264,8 @@ class Store:
             return cached
         parts = []
         for f in schema.fields:
-            doc = codec.to_json(f)
-            parts.append((codec.content_hash(doc), f.name, f.data_type.value, doc))
+            digest, doc = self.encode_field(f)
+            parts.append((digest, f.name, f.data_type.value, doc))
         shell = codec.schema_shell_to_json(schema, [p[0] for p in parts])
         encoded = EncodedSchema(codec.content_hash(shell), shell, schema, tuple(parts))
         self._encoded.put(id(schema), encoded)
@@ -292,9 +297,18 @@ class Store:
         fresh.add(encoded.hash)
         self._schemas.put(encoded.hash, schema)
 
-    def insert_field(self, conn: Connection, f: FieldMetadata, fresh: set[str]) -> str:
+    def encode_field(self, f: FieldMetadata) -> tuple[str, str]:
+        """A field's (content hash, canonical JSON); cached per object, fields being immutable."""
+        cached = self._field_docs.lookup(id(f))
+        if cached is not None and cached[0] is f:
+            return cached[1], cached[2]
         doc = codec.to_json(f)
         digest = codec.content_hash(doc)
+        self._field_docs.put(id(f), (f, digest, doc))
+        return digest, doc
+
+    def insert_field(self, conn: Connection, f: FieldMetadata, fresh: set[str]) -> str:
+        digest, doc = self.encode_field(f)
         if digest not in self._known and digest not in fresh:
             conn.execute(
                 self._insert_ignore(m.fields),
@@ -338,6 +352,7 @@ class Store:
                 f"the store refers to schema {digest} but does not hold it; run "
                 "`petsard-status db check`"
             )
+        _verify("schema", digest, row[0], codec.content_hash)
         refs = codec.shell_field_refs(row[0])
         fields = self.load_fields(refs, conn)
         schema = codec.schema_from_shell(row[0], [fields[r] for r in refs])
@@ -360,6 +375,7 @@ class Store:
                 select(m.fields.c.hash, m.fields.c.doc).where(m.fields.c.hash.in_(chunk))
             )
             for digest, doc in rows:
+                _verify("field", digest, doc, codec.content_hash)
                 value = codec.from_json(doc, FieldMetadata)
                 self._fields.put(digest, value)
                 out[digest] = value
@@ -388,7 +404,9 @@ class Store:
                 f"the store refers to blob {digest} but does not hold it; run "
                 "`petsard-status db check`"
             )
-        return bytes(row[0])
+        data = bytes(row[0])
+        _verify("blob", digest, data, hash_bytes)
+        return data
 
     def load_result(self, ref: str | None) -> Any:
         if ref is None:
@@ -398,6 +416,30 @@ class Store:
             return decode_result(self.load_blob(ref, conn), lambda h: self.load_blob(h, conn))
 
         return self.read(work)
+
+
+def _verify(kind: str, digest: str, content: Any, hasher: Callable[[Any], str]) -> None:
+    """Refuse content that is not what its hash says: damage, or an edit by someone else.
+
+    Everything the store reads back by hash is checked, so a changed byte is an
+    error rather than a silently different metadata document or result.
+    """
+    if isinstance(content, str) and len(content) > MAX_DOC_BYTES:
+        raise CorruptDataError(
+            f"the stored {kind} {digest} is {len(content)} characters long, over the limit "
+            f"of {MAX_DOC_BYTES} bytes; it was not written by petsard-status. Restore the "
+            "database from a backup"
+        )
+    try:
+        actual = hasher(content)
+    except (TypeError, ValueError) as exc:
+        raise CorruptDataError(f"the stored {kind} {digest} is unreadable: {exc}") from exc
+    if actual != digest:
+        raise CorruptDataError(
+            f"the stored {kind} {digest} does not match its content hash ({actual}); the "
+            "database is damaged or was edited outside petsard-status. Restore it from a "
+            "backup (`petsard-status db check` lists what is damaged)"
+        )
 
 
 def dumps_compact(value: Any) -> str:

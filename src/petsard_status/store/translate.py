@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from petsard_status.errors import (
+    CorruptDataError,
     NotAStoreError,
     StoreConnectionError,
     StoreError,
     StoreFullError,
     StoreReadOnlyError,
 )
+from petsard_status.store.engine import sqlite_path
 
 
 def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
+
+
+def _unwritable(engine: Engine) -> Path | None:
+    """The folder or file that keeps a SQLite store from being opened, if that is the cause."""
+    if engine.url.get_backend_name() != "sqlite":
+        return None
+    path = sqlite_path(engine.url)
+    if path is None:
+        return None
+    for candidate in (path.parent if str(path.parent) else Path("."), path):
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            return candidate
+    return None
 
 
 def translate(exc: BaseException, engine: Engine) -> StoreError:
@@ -38,7 +56,20 @@ def translate(exc: BaseException, engine: Engine) -> StoreError:
             f"{where} cannot grow ({message}); free disk space (or raise the size limit) and "
             "try again: everything stored before this point is intact"
         )
+    if isinstance(exc, UnicodeDecodeError) or "could not decode to utf-8" in lowered:
+        return CorruptDataError(
+            f"{where} holds text that is not valid UTF-8 ({message[:160]}); the file is "
+            "corrupt or was edited by another program. Restore it from a backup "
+            "(`petsard-status db check` lists what is damaged)"
+        )
     if "unable to open database file" in lowered:
+        unwritable = _unwritable(engine)
+        if unwritable is not None:
+            return StoreReadOnlyError(
+                f"cannot open {where}: {unwritable} is not writable, and SQLite must create "
+                "-wal and -shm files beside the database ({message}); make it writable, or "
+                "copy the database to a writable folder"
+            )
         return StoreConnectionError(
             f"cannot open {where} ({message}); check that the path exists and is writable"
         )
