@@ -8,6 +8,7 @@ and small caches; history is read from the database when asked for.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -273,8 +274,17 @@ class Status:
                                f"{problem}")
             # Re-inferred metadata carries fresh timestamps on every field; reuse the
             # previous objects where nothing else changed so that they stay shared.
-            previous = self._store.load_schema(before_hash) if before_hash else input_schema
-            new_metadata = preserve_unchanged(previous, new_metadata)
+            if before_hash:
+                new_metadata = preserve_unchanged(self._store.load_schema(before_hash),
+                                                  new_metadata)
+            elif input_schema is not None:
+                # A module's first metadata shares unchanged fields with its input's,
+                # but the schema itself is new: it keeps its own timestamps.
+                merged = preserve_unchanged(input_schema, new_metadata)
+                new_metadata = dataclasses.replace(
+                    merged, created_at=new_metadata.created_at,
+                    updated_at=new_metadata.updated_at,
+                )
         try:
             result = adapter.get_result()
         except Exception as exc:
