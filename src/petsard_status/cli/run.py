@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from petsard_status.cli.main import db_option, main, user_errors
 from petsard_status.execution import Executor, RunInterrupted, StepEvent
@@ -62,12 +63,13 @@ class _RichProgress:
             if event.message:
                 click.echo(event.message)
         elif event.kind == "step" and event.step is not None:
-            self._progress.update(self._task, description=f"{event.step.module}"
-                                  f"[{event.step.experiment}]")
+            # Square brackets are rich markup: escape the experiment's name.
+            label = escape(f"{event.step.module}[{event.step.experiment}]")
+            self._progress.update(self._task, description=label)
         elif event.kind == "done":
             self._progress.update(self._task, completed=event.done)
         elif event.kind in ("rerun", "failed") and event.message:
-            self._progress.console.print(event.message)
+            self._progress.console.print(escape(event.message))
         elif event.kind == "finished":
             self._progress.update(self._task, description="finished", completed=event.done)
 
