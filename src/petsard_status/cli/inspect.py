@@ -1,0 +1,434 @@
+"""Inspecting stored runs: ``runs``, ``snapshots``, ``show``, ``changes``, ``diff``,
+``timings`` and ``restore``.
+
+Each command reads through the same ``Status`` API a pipeline uses, so what it
+prints is what ``Status.open(run).get_...()`` returns; ``--json`` prints the same
+content with stable keys for scripts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from petsard_status.cli import exchange as _exchange  # noqa: F401 - registers its commands
+from petsard_status.cli.common import (
+    field_table,
+    find_snapshot,
+    open_status,
+    open_store,
+    snapshot_schema,
+)
+from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.cli.tables import (
+    cell,
+    echo_json,
+    echo_pairs,
+    echo_table,
+    seconds,
+)
+from petsard_status.config import Config
+from petsard_status.errors import ConfigError, PetsardStatusError, SnapshotError
+from petsard_status.metadata import codec
+from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
+from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
+from petsard_status.status import Status
+from petsard_status.store import models as m
+from petsard_status.store.store import Store
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (stable keys) instead of a table.")
+module_option = click.option("--module", "-m", "module", default=None, metavar="MODULE",
+                             help="Only this module (Loader, Splitter, ...).")
+
+
+def _check_module(status: Status, module: str | None) -> None:
+    if module is not None and module not in status.sequence:
+        raise ConfigError(f"module {module!r} is not in run {status.run!r}; its modules are "
+                          f"{', '.join(status.sequence)}")
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+def run_overview(store: Store) -> list[dict[str, Any]]:
+    """One summary per run: state, times, steps done and the total to do."""
+    r = m.runs.c
+    counts_query = (select(m.snapshots.c.run_id, func.count())
+                    .group_by(m.snapshots.c.run_id))
+    runs_query = select(r.id, r.name, r.state, r.created_at, r.updated_at, r.finished_at,
+                        r.error, r.failed_step, r.info_json, r.config_json).order_by(r.id)
+
+    def work(conn: Any) -> tuple[dict[int, int], list[Any]]:
+        return dict(conn.execute(counts_query).all()), conn.execute(runs_query).all()
+
+    counts, rows = store.read(work)
+    out = []
+    for row in rows:
+        info = codec.loads_value(row.info_json)
+        total = info.get("total_steps") if isinstance(info, dict) else None
+        if not isinstance(total, int):
+            try:
+                total = Config(store.run_config(row)).num_steps
+            except PetsardStatusError:
+                total = None
+        end = row.finished_at or row.updated_at
+        out.append({
+            "name": row.name,
+            "state": row.state,
+            "started": row.created_at,
+            "finished": row.finished_at,
+            "updated": row.updated_at,
+            "duration_seconds": round((end - row.created_at).total_seconds(), 3),
+            "steps_done": int(counts.get(row.id, 0)),
+            "steps_total": total,
+            "error": row.error,
+            "failed_step": row.failed_step,
+        })
+    return out
+
+
+@main.command("runs")
+@db_option
+@json_option
+@user_errors
+def runs_command(db: str | None, as_json: bool) -> None:
+    """List the runs in the store: state, start, duration and steps done."""
+    with open_store(db) as store:
+        overview = run_overview(store)
+        if as_json:
+            echo_json({"database": store.location, "runs": overview})
+            return
+        click.echo(f"database  {store.location}")
+        echo_table(
+            ("run", "state", "started", "duration", "steps"),
+            [(r["name"], r["state"], r["started"], seconds(r["duration_seconds"]),
+              f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}")
+             for r in overview],
+            right=(3, 4),
+            empty="no runs yet; start one with: petsard-status run PIPELINE.yaml",
+        )
+
+
+# --- snapshots ---------------------------------------------------------------------------
+
+
+def snapshot_rows(status: Status, module: str | None = None) -> list[dict[str, Any]]:
+    s = m.snapshots.c
+    query = (select(s.seq, s.snapshot_id, s.timestamp, s.module, s.experiment, s.schema_before,
+                    s.schema_after, s.context_json)
+             .where(s.run_id == status.run_id).order_by(s.seq))
+    if module is not None:
+        query = query.where(s.module == module)
+    rows = status.store.read(lambda conn: conn.execute(query).all())
+    out = []
+    for row in rows:
+        context = codec.loads_value(row.context_json)
+        changed = row.schema_after is not None and row.schema_after != row.schema_before
+        out.append({
+            "seq": row.seq, "snapshot_id": row.snapshot_id, "timestamp": row.timestamp,
+            "module": row.module, "experiment": row.experiment, "schema_changed": changed,
+            "field_changes": context.get("field_changes", 0),
+            "schema_before": row.schema_before, "schema_after": row.schema_after,
+            "step": context.get("step"),
+        })
+    return out
+
+
+@main.command("snapshots")
+@click.argument("run", metavar="RUN")
+@module_option
+@db_option
+@json_option
+@user_errors
+def snapshots_command(run: str, module: str | None, db: str | None, as_json: bool) -> None:
+    """List RUN's snapshots: one per module execution, oldest first."""
+    with open_store(db) as store, open_status(store, run) as status:
+        _check_module(status, module)
+        rows = snapshot_rows(status, module)
+        if as_json:
+            echo_json({"run": status.run, "module": module, "snapshots": rows})
+            return
+        echo_table(
+            ("#", "snapshot", "time", "module", "experiment", "schema changed", "field changes"),
+            [(r["seq"], r["snapshot_id"], r["timestamp"], r["module"], r["experiment"],
+              r["schema_changed"], r["field_changes"]) for r in rows],
+            right=(0, 6), empty="no snapshots",
+        )
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+def _schema_label(schema: SchemaMetadata | None, which: str) -> str:
+    if schema is None:
+        return "none recorded"
+    rows = schema.stats.row_count if schema.stats else None
+    size = f"{len(schema.fields)} fields" + (f", {rows} rows" if rows is not None else "")
+    meaning = {"after": "after the module ran", "before": "before the module ran",
+               "input": "the module's input (it records no metadata of its own)"}[which]
+    return f"{schema.schema_id} ({size}): {meaning}"
+
+
+@main.command("show")
+@click.argument("run", metavar="RUN")
+@click.argument("snapshot_id", metavar="SNAPSHOT_ID")
+@db_option
+@json_option
+@user_errors
+def show_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> None:
+    """Show one snapshot of RUN: its context and its metadata, field by field.
+
+    SNAPSHOT_ID is a snapshot's id or its number in the run (3 or #3).
+    """
+    with open_store(db) as store, open_status(store, run) as status:
+        snap = find_snapshot(status, snapshot_id)
+        schema, which = snapshot_schema(status, snap)
+        fields = field_table(schema) if schema is not None else []
+        if as_json:
+            echo_json({
+                "run": status.run, "snapshot_id": snap.snapshot_id, "module": snap.module_name,
+                "experiment": snap.experiment_name, "timestamp": snap.timestamp,
+                "context": snap.execution_context, "metadata": which if schema else None,
+                "schema": None if schema is None else {
+                    "schema_id": schema.schema_id, "name": schema.name,
+                    "row_count": schema.stats.row_count if schema.stats else None,
+                    "field_count": len(schema.fields)},
+                "fields": fields,
+            })
+            return
+        context = snap.execution_context
+        echo_pairs([
+            ("run", status.run),
+            ("snapshot", snap.snapshot_id),
+            ("module", f"{snap.module_name}[{snap.experiment_name}]"),
+            ("time", snap.timestamp),
+            *((str(k), context[k]) for k in sorted(context)),
+            ("metadata", _schema_label(schema, which)),
+        ])
+        if fields:
+            click.echo("")
+            echo_table(
+                ("field", "data type", "logical type", "nullable", "NA", "distinct", "min",
+                 "max"),
+                [(f["name"], f["data_type"], f["logical_type"], f["nullable"], f["na_count"],
+                  f["distinct_count"], f["min_value"], f["max_value"]) for f in fields],
+                right=(4, 5), cut=(6, 7),
+            )
+
+
+# --- changes -----------------------------------------------------------------------------
+
+_SIMPLE_ATTRIBUTES = [a for a in FIELD_ATTRIBUTES if a not in ("stats", "properties")]
+_STATS = ("row_count", "na_count", "distinct_count", "min_value", "max_value")
+
+
+def _word(value: Any) -> str:
+    return "none" if value is None else cell(value, 20)
+
+
+def field_detail(before: FieldMetadata | None, after: FieldMetadata | None,
+                 attributes: tuple[str, ...] | list[str]) -> str:
+    """What changed in a field, in words: ``data_type int64 -> float64; na_count 0 -> 3``."""
+    if before is None and after is not None:
+        return f"new {after.data_type.value}"
+    if after is None and before is not None:
+        return f"removed (was {before.data_type.value})"
+    if before is None or after is None:
+        return ""
+    parts = []
+    for name in attributes:
+        if name in _SIMPLE_ATTRIBUTES:
+            parts.append(f"{name} {_word(getattr(before, name))} -> "
+                         f"{_word(getattr(after, name))}")
+        elif name == "stats" and before.stats and after.stats:
+            for stat in _STATS:
+                old, new = getattr(before.stats, stat), getattr(after.stats, stat)
+                if old != new:
+                    parts.append(f"{stat} {cell(old, 16)} -> {cell(new, 16)}")
+        elif name == "properties":
+            parts.append("properties")
+    return "; ".join(parts)
+
+
+def change_rows(status: Status, module: str | None, field: str | None) -> list[dict[str, Any]]:
+    out = []
+    for change in status.get_change_history(module):
+        if field is not None and (change.target_type != "field" or change.target_id != field):
+            continue
+        is_field = change.target_type == "field"
+        module_name, _, rest = change.module_context.partition("[")
+        out.append({
+            "change_id": change.change_id, "timestamp": change.timestamp,
+            "module": module_name, "experiment": rest[:-1] if rest.endswith("]") else rest,
+            "change_type": change.change_type, "target_type": change.target_type,
+            "target_id": change.target_id, "attributes": list(change.attributes),
+            "detail": field_detail(change.before_state, change.after_state, change.attributes)
+            if is_field else "",
+        })
+    return out
+
+
+@main.command("changes")
+@click.argument("run", metavar="RUN")
+@module_option
+@click.option("--field", "-f", "field", default=None, metavar="FIELD",
+              help="Only the changes of this field.")
+@db_option
+@json_option
+@user_errors
+def changes_command(run: str, module: str | None, field: str | None, db: str | None,
+                    as_json: bool) -> None:
+    """List RUN's metadata changes: schemas and fields created, updated or deleted."""
+    with open_store(db) as store, open_status(store, run) as status:
+        _check_module(status, module)
+        rows = change_rows(status, module, field)
+        if as_json:
+            echo_json({"run": status.run, "module": module, "field": field, "changes": rows})
+            return
+        echo_table(
+            ("change", "module", "experiment", "type", "target", "name", "attributes",
+             "detail"),
+            [(r["change_id"], r["module"], r["experiment"], r["change_type"],
+              r["target_type"], r["target_id"], r["attributes"], r["detail"])
+             for r in rows],
+            empty="no changes" + (f" of field {field!r}" if field else ""),
+        )
+
+
+# --- diff --------------------------------------------------------------------------------
+
+
+@main.command("diff")
+@click.argument("run", metavar="RUN")
+@click.argument("snapshot_a", metavar="SNAPSHOT_A")
+@click.argument("snapshot_b", metavar="SNAPSHOT_B")
+@db_option
+@json_option
+@user_errors
+def diff_command(run: str, snapshot_a: str, snapshot_b: str, db: str | None,
+                 as_json: bool) -> None:
+    """Compare the metadata of two snapshots of RUN, field by field.
+
+    Each snapshot's metadata after its module ran is used (before, when it has
+    none; for modules that record none, the metadata they received).
+    """
+    with open_store(db) as store, open_status(store, run) as status:
+        sides = []
+        for ident in (snapshot_a, snapshot_b):
+            snap = find_snapshot(status, ident)
+            schema, which = snapshot_schema(status, snap)
+            if schema is None:
+                raise SnapshotError(f"snapshot {snap.snapshot_id} of run {run!r} has no "
+                                    "metadata to compare")
+            sides.append((snap, schema, which))
+        (snap_a, schema_a, which_a), (snap_b, schema_b, which_b) = sides
+        result = diff(schema_a, schema_b)
+        changed = {c.name for c in result.field_changes}
+        unchanged = [f.name for f in schema_b.fields if f.name not in changed]
+        fields = [{
+            "name": c.name, "change_type": c.change_type, "attributes": list(c.attributes),
+            "detail": field_detail(c.before, c.after, c.attributes),
+        } for c in result.field_changes]
+        if as_json:
+            echo_json({
+                "run": status.run,
+                "a": {"snapshot_id": snap_a.snapshot_id, "metadata": which_a,
+                      "schema_id": schema_a.schema_id},
+                "b": {"snapshot_id": snap_b.snapshot_id, "metadata": which_b,
+                      "schema_id": schema_b.schema_id},
+                "schema_change": result.schema_change,
+                "schema_attributes": list(result.schema_attributes),
+                "fields": fields, "unchanged_fields": unchanged,
+            })
+            return
+        for label, snap, schema, which in (("A", snap_a, schema_a, which_a),
+                                           ("B", snap_b, schema_b, which_b)):
+            click.echo(f"{label}  {snap.snapshot_id}  {snap.module_name}"
+                       f"[{snap.experiment_name}]  {_schema_label(schema, which)}")
+        if result.is_empty:
+            click.echo("the metadata is the same")
+            return
+        click.echo(f"schema: {', '.join(result.schema_attributes)} changed")
+        click.echo("")
+        echo_table(("field", "change", "attributes", "detail"),
+                   [(f["name"], f["change_type"], f["attributes"], f["detail"])
+                    for f in fields], empty="no field changed")
+        click.echo("")
+        click.echo(f"{len(unchanged)} field(s) unchanged")
+
+
+# --- timings -----------------------------------------------------------------------------
+
+
+@main.command("timings")
+@click.argument("run", metavar="RUN")
+@module_option
+@db_option
+@json_option
+@user_errors
+def timings_command(run: str, module: str | None, db: str | None, as_json: bool) -> None:
+    """List RUN's timing records, slowest first."""
+    with open_store(db) as store, open_status(store, run) as status:
+        _check_module(status, module)
+        records = sorted(status.get_timing_records(module),
+                         key=lambda t: (t.duration_seconds is None, -(t.duration_seconds or 0),
+                                        t.record_id))
+        rows = [{
+            "record_id": t.record_id, "module": t.module_name, "experiment": t.experiment_name,
+            "step": t.step_name, "start_time": t.start_time, "end_time": t.end_time,
+            "duration_seconds": t.duration_seconds, "context": t.context,
+        } for t in records]
+        if as_json:
+            echo_json({"run": status.run, "module": module, "timings": rows})
+            return
+        echo_table(
+            ("module", "experiment", "step", "duration", "started", "record"),
+            [(r["module"], r["experiment"], r["step"], seconds(r["duration_seconds"]),
+              r["start_time"], r["record_id"]) for r in rows],
+            right=(3,), empty="no timing records",
+        )
+        total = sum(r["duration_seconds"] or 0 for r in rows)
+        if rows:
+            click.echo("")
+            click.echo(f"{len(rows)} record(s), {seconds(total)} in all")
+
+
+# --- restore -----------------------------------------------------------------------------
+
+
+def active_rows(status: Status) -> list[dict[str, Any]]:
+    metadata = status.metadata
+    return [{
+        "module": module, "experiment": experiment,
+        "schema_id": metadata[module].schema_id if module in metadata else None,
+    } for module, experiment in status.get_full_expt().items()]
+
+
+@main.command("restore")
+@click.argument("run", metavar="RUN")
+@click.argument("snapshot_id", metavar="SNAPSHOT_ID")
+@db_option
+@json_option
+@user_errors
+def restore_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> None:
+    """Set RUN's state back to right after SNAPSHOT_ID (recorded; history is kept).
+
+    SNAPSHOT_ID is a snapshot's id or its number in the run (3 or #3).
+    """
+    with open_store(db) as store, open_status(store, run) as status:
+        snap = find_snapshot(status, snapshot_id)
+        if not status.restore_from_snapshot(snap.snapshot_id):  # pragma: no cover - found above
+            raise SnapshotError(f"snapshot {snap.snapshot_id} vanished from run {run!r}")
+        rows = active_rows(status)
+        if as_json:
+            echo_json({"run": status.run, "restored_to": snap.snapshot_id, "active": rows})
+            return
+        click.echo(f"restored run {status.run} to {snap.snapshot_id} "
+                   f"({snap.module_name}[{snap.experiment_name}])")
+        click.echo("")
+        echo_table(("module", "experiment", "metadata"),
+                   [(r["module"], r["experiment"], r["schema_id"]) for r in rows],
+                   empty="no active modules")

@@ -1,0 +1,146 @@
+"""Output of the inspection commands: aligned text tables for people, JSON for scripts.
+
+Tables are plain text (no colour, no box drawing) so that they stay readable
+and greppable when piped; headers are bold on a terminal only (click strips the
+styling when the output is not one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import click
+
+MAX_CELL = 32
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: ISO times, null for NaN and infinities."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return [jsonable(v) for v in sorted(value, key=repr)]
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    item = getattr(value, "item", None)  # numpy and pandas scalars
+    if callable(item):
+        try:
+            return jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def echo_json(doc: Any) -> None:
+    click.echo(json.dumps(jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def seconds(value: float | None) -> str:
+    """A duration for people: ``0.054s``, ``12.3s``, ``2m 05s``, ``1h 02m``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if value < 1:
+        return f"{value:.3f}s"
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, secs = divmod(round(value), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def cell(value: Any, limit: int = MAX_CELL) -> str:
+    """One table cell: short floats, yes/no, empty for missing, long text cut with '…'."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        text = "" if math.isnan(value) else f"{value:.6g}"
+    elif isinstance(value, dt.datetime):
+        text = when(value)
+    elif isinstance(value, enum.Enum):
+        text = str(value.value)
+    elif isinstance(value, list | tuple):
+        text = ", ".join(cell(v, limit) for v in value)
+    else:
+        item = getattr(value, "item", None)
+        if callable(item) and not isinstance(value, str):
+            try:
+                return cell(item(), limit)
+            except (TypeError, ValueError):
+                pass
+        text = str(value)
+    text = text.replace("\n", " ")
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def render(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           right: Iterable[int] = (), cut: Iterable[int] = ()) -> list[str]:
+    """Lines of an aligned table.
+
+    Columns whose index is in ``right`` align right; cells of the columns in
+    ``cut`` (data values, which can be long) are shortened to ``MAX_CELL``.
+    """
+    cut_set = set(cut)
+    body = [[cell(v, MAX_CELL if i in cut_set else 0) for i, v in enumerate(row)]
+            for row in rows]
+    widths = [len(h) for h in headers]
+    for row in body:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    right_set = set(right)
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.rjust(w) if i in right_set else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(list(headers)), line(["-" * w for w in widths]), *(line(r) for r in body)]
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+               right: Iterable[int] = (), cut: Iterable[int] = (),
+               empty: str = "(none)") -> None:
+    rows = list(rows)
+    if not rows:
+        click.echo(empty)
+        return
+    lines = render(headers, rows, right, cut)
+    click.echo(click.style(lines[0], bold=True))
+    for text in lines[1:]:
+        click.echo(text)
+
+
+def echo_pairs(pairs: Iterable[tuple[str, Any]]) -> None:
+    """``key  value`` lines, keys aligned."""
+    pairs = [(k, v) for k, v in pairs]
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        click.echo(f"{key.ljust(width)}  {cell(value, limit=0)}".rstrip())
