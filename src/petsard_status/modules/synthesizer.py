@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
-from scipy.stats import rankdata
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
@@ -68,6 +67,8 @@ class GaussianCopula:
         n = values.shape[0]
         self._sorted = [np.sort(values[:, j]) for j in range(values.shape[1])]
         ranked = np.where(np.isnan(values), np.inf, values)
+        from scipy.stats import rankdata  # deferred: scipy.stats is slow to import
+
         scores = ndtri(rankdata(ranked, method="average", axis=0) / (n + 1))
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.corrcoef(scores, rowvar=False) if scores.shape[1] > 1 else np.ones((1, 1))
