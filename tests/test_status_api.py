@@ -648,3 +648,23 @@ def test_failed_open_releases_the_engine(sqlite_url: str, config: dict) -> None:
     finally:
         event.remove(Engine, "engine_disposed", on_dispose)
     assert len(disposed) == 1
+
+
+def test_live_adapters_do_not_accumulate_over_a_long_run(sqlite_url: str) -> None:
+    """Every put's adapter holds a frame; only active and a few recent ones stay alive."""
+    import gc
+    import weakref
+
+    frame = pd.DataFrame({"x": [1, 2, 3]})
+    refs = []
+    with Status({"Loader": {"a": {}}}, sqlite_url) as status:
+        for _ in range(40):
+            adapter = FrameAdapter(frame)
+            refs.append(weakref.ref(adapter))
+            status.put("Loader", "a", adapter)
+            del adapter
+        gc.collect()
+        alive = sum(1 for ref in refs if ref() is not None)
+        assert 1 <= alive <= 9
+        assert refs[-1]() is not None  # the active Loader's adapter
+        assert status.get_result("Loader").equals(frame)

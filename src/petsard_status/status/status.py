@@ -51,6 +51,7 @@ log = logging.getLogger("petsard_status")
 StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
 
 INDICES_FORMAT = "petsard-status/indices"
+KEEP_INACTIVE_ADAPTERS = 8
 RUN_NAME_LIMIT = 200  # the width of runs.name
 # Offending values are shown in error messages, shortened (a frame-sized repr helps nobody).
 _SHORT = reprlib.Repr()
@@ -407,6 +408,13 @@ class Status:
         self._counters["change"] = change_seq0 + len(changes)
         self._state = new_state
         self._live[seq] = adapter
+        # Adapters hold data the store already has: keep those of active modules and a
+        # few recent others (a restore to a recent snapshot gets its live objects back),
+        # not every frame a long run ever made.
+        active_seqs = {entry.snapshot_seq for _, entry in new_state.active}
+        inactive = [s for s in self._live if s not in active_seqs]
+        for stale in inactive[: max(0, len(inactive) - KEEP_INACTIVE_ADAPTERS)]:
+            del self._live[stale]
         if new_indices is not None:
             self._train_indices = [*self.get_exist_train_indices(), *new_indices]
         if encoded_result is not None:
