@@ -29,9 +29,10 @@ _SHORT.maxstring = _SHORT.maxother = 80
 # Large frames are written zstd-compressed: a few milliseconds of CPU per
 # million cells buy several times fewer bytes to write, fsync, hash and read.
 # Small ones are not: compressing each Arrow buffer has a fixed cost that a
-# short column does not repay.  The rule depends only on the frame, so equal
-# frames still give equal bytes.
-COMPRESS_ABOVE = 1 << 20
+# short column does not repay.  The rule depends only on the frame's shape
+# (deciding before encoding saves encoding twice), so equal frames still give
+# equal bytes.
+COMPRESS_CELLS = 100_000
 
 
 def hash_bytes(data: bytes) -> str:
@@ -52,9 +53,9 @@ def _encode_node(value: Any, blobs: dict[str, tuple[str, bytes]], path: str, dep
         raise SerializationError(f"{path}: results nested deeper than {MAX_TREE_DEPTH} levels")
     if isinstance(value, pd.DataFrame):
         try:
-            data = encode_frame(value)
-            if len(data) > COMPRESS_ABOVE:
-                data = encode_frame(value, compression="zstd")
+            data = encode_frame(
+                value, compression="zstd" if value.size >= COMPRESS_CELLS else None
+            )
         except SerializationError as exc:
             raise SerializationError(f"{path}: {exc}") from exc
         digest = hash_bytes(data)

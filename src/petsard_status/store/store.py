@@ -108,7 +108,7 @@ class Store:
         self._encoded = _LRU(cache_size)
         # id(field) -> (field, hash, doc): re-inferred schemas share most field
         # objects with the previous version, so each is encoded once.
-        self._field_docs = _LRU(cache_size * 64)
+        self._field_docs = _LRU(cache_size * 16)
 
     # --- lifecycle -------------------------------------------------------------------
 

@@ -1,0 +1,333 @@
+"""The put workload shared by every benchmark, and the baselines it runs against.
+
+A cycle is five puts: Loader, Splitter, Preprocessor, Synthesizer, Evaluator.
+The data has 100 fields with statistics inferred by ``Metadater`` from a
+mixed-type frame (ints, floats with NaN, categories, strings, datetimes).  The
+Loader and the Splitter hand back the same schema objects every cycle (the
+Splitter changes only the table's row count); each Preprocessor put hands back
+a freshly built schema, as re-inference would, in which 5 fields differ from its
+input and the other 95 are new objects equal to the input's but for their
+timestamps.  The 5 are the same fields every cycle (a Preprocessor transforms
+the columns its config names) but what is recorded about them differs every
+cycle, so every Preprocessor put brings 5 new field versions to store.  Results are 100-row
+frames, built once: adapters return precomputed objects so that what is timed
+is the store, not the modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from petsard_status.errors import UnexecutedError
+from petsard_status.metadata import Metadater, codec
+from petsard_status.metadata.types import SchemaMetadata
+
+MODULES = ("Loader", "Splitter", "Preprocessor", "Synthesizer", "Evaluator")
+EXPERIMENTS = {"Loader": "load", "Splitter": "split", "Preprocessor": "prep",
+               "Synthesizer": "synth", "Evaluator": "eval"}
+CONFIG = {module: {expt: {}} for module, expt in EXPERIMENTS.items()}
+CONFIG["Loader"]["load"] = {"filepath": "benchmark.csv"}
+N_FIELDS = 100
+RESULT_ROWS = 100
+CHANGED_PER_PREP = 5
+# The Preprocessor transforms the same columns every run (its config says which);
+# what it writes about them (its fitted statistics) differs every run.
+PREPROCESSED = frozenset(range(0, N_FIELDS, N_FIELDS // CHANGED_PER_PREP))
+
+
+def mixed_frame(rows: int, n_columns: int = N_FIELDS, seed: int = 0) -> pd.DataFrame:
+    """A frame whose columns cycle through int, float-with-NaN, category, str, datetime."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, Any] = {}
+    words = np.array([f"w{j:03d}" for j in range(200)])
+    for i in range(n_columns):
+        name = f"f{i:03d}"
+        kind = i % 5
+        if kind == 0:
+            cols[name] = rng.integers(0, 100_000, rows)
+        elif kind == 1:
+            values = rng.normal(50.0, 10.0, rows)
+            values[rng.random(rows) < 0.05] = np.nan
+            cols[name] = values
+        elif kind == 2:
+            cols[name] = pd.Categorical(rng.choice(["low", "mid", "high", "top"], rows))
+        elif kind == 3:
+            cols[name] = pd.Series(words[rng.integers(0, len(words), rows)], dtype="str")
+        else:
+            seconds = rng.integers(0, 10**8, rows)
+            cols[name] = pd.Timestamp("2015-01-01") + pd.to_timedelta(seconds, unit="s")
+    return pd.DataFrame(cols)
+
+
+class FixedAdapter:
+    """An adapter whose outputs were computed beforehand."""
+
+    def __init__(self, result: Any, metadata: SchemaMetadata | None) -> None:
+        self._result = result
+        self._metadata = metadata
+
+    def get_result(self) -> Any:
+        return self._result
+
+    def get_metadata(self) -> SchemaMetadata | None:
+        return self._metadata
+
+
+class ResultOnlyAdapter:
+    """An adapter without metadata (Synthesizer, Evaluator)."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def get_result(self) -> Any:
+        return self._result
+
+
+@dataclass
+class Workload:
+    """Everything a put needs, built once."""
+
+    loader_schema: SchemaMetadata
+    splitter_schema: SchemaMetadata
+    frames: dict[str, Any]
+    seed: int = 0
+
+    def preprocessor_schema(self, cycle: int) -> SchemaMetadata:
+        """The Preprocessor's output metadata in ``cycle``: 5 fields changed, all re-made."""
+        base = self.splitter_schema
+        when = dt.datetime(2024, 1, 1) + dt.timedelta(seconds=cycle)
+        changed = PREPROCESSED
+        fields = []
+        for i, f in enumerate(base.fields):
+            if i in changed:
+                stats = f.stats
+                if stats is not None:
+                    stats = replace(stats, mean_value=round(cycle * 0.001 + i, 6),
+                                    std_value=1.0 + (cycle % 997) * 0.0001)
+                fields.append(replace(f, target_dtype="float64", stats=stats,
+                                      properties={"scaler": "standard", "cycle": cycle},
+                                      created_at=when, updated_at=when))
+            else:
+                fields.append(replace(f, created_at=when, updated_at=when))
+        return replace(base, schema_id="preprocessed", name="preprocessed",
+                       fields=tuple(fields), created_at=when, updated_at=when)
+
+    def puts(self, n: int) -> Iterator[tuple[str, str, Any]]:
+        """``n`` puts as (module, experiment, adapter); objects are built between puts."""
+        for i in range(n):
+            cycle, slot = divmod(i, len(MODULES))
+            module = MODULES[slot]
+            if module == "Loader":
+                adapter: Any = FixedAdapter(self.frames["Loader"], self.loader_schema)
+            elif module == "Splitter":
+                adapter = FixedAdapter(self.frames["Splitter"], self.splitter_schema)
+            elif module == "Preprocessor":
+                adapter = FixedAdapter(self.frames["Preprocessor"],
+                                       self.preprocessor_schema(cycle))
+            else:
+                adapter = ResultOnlyAdapter(self.frames[module])
+            yield module, EXPERIMENTS[module], adapter
+
+
+def build_workload(seed: int = 0, stats_rows: int = 2000) -> Workload:
+    data = mixed_frame(stats_rows, seed=seed)
+    loader = Metadater.create_schema(data, "data", name="benchmark data")
+    train_rows = int(stats_rows * 0.8)
+    splitter = replace(loader, schema_id="train", name="train",
+                       stats=replace(loader.stats, row_count=train_rows))
+    head = data.head(RESULT_ROWS).reset_index(drop=True)
+    prep = head.copy()
+    for name in prep.columns[::5]:
+        prep[name] = (prep[name] - prep[name].mean()) / prep[name].std()
+    synth = mixed_frame(RESULT_ROWS, seed=seed + 1)
+    evaluation = pd.DataFrame({
+        "field": [f.name for f in loader.fields],
+        "score": np.linspace(0.5, 1.0, N_FIELDS),
+        "ks": np.linspace(0.0, 0.2, N_FIELDS),
+        "tvd": np.linspace(0.0, 0.1, N_FIELDS),
+    })
+    frames = {
+        "Loader": head,
+        "Splitter": data.iloc[RESULT_ROWS : 2 * RESULT_ROWS].reset_index(drop=True),
+        "Preprocessor": prep,
+        "Synthesizer": synth,
+        "Evaluator": evaluation,
+    }
+    return Workload(loader, splitter, frames, seed)
+
+
+# --- the in-memory baseline ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    snapshot_id: str
+    module_name: str
+    experiment_name: str
+    timestamp: dt.datetime
+    metadata_before: SchemaMetadata | None
+    metadata_after: SchemaMetadata | None
+    execution_context: dict[str, Any] = field(default_factory=dict)
+
+
+class MemoryStatus:
+    """A PETsARD-like status in memory: dicts, and deques of frozen snapshots.
+
+    It implements the part of the Status API that the reference modules call,
+    with the same semantics, and keeps snapshots and change records the way
+    PETsARD's in-memory manager does (immutable metadata is shared, not copied).
+    """
+
+    def __init__(self, sequence: list[str], max_snapshots: int = 1000) -> None:
+        self.sequence = list(sequence)
+        self.status: dict[str, dict[str, Any]] = {}
+        self.metadata: dict[str, SchemaMetadata] = {}
+        self.exist_train_indices: list[set[int]] = []
+        self.report: dict[str, Any] = {}
+        self.snapshots: deque[MemorySnapshot] = deque(maxlen=max_snapshots)
+        self.changes: deque[tuple[Any, ...]] = deque(maxlen=5 * max_snapshots)
+        self._count = 0
+
+    def put(self, module: str, expt: str, adapter: Any, **_: Any) -> None:
+        if module in self.status:
+            keep = set(self.sequence[: self.sequence.index(module) + 1])
+            for name in [m for m in self.status if m not in keep]:
+                del self.status[name]
+        before = self.metadata.get(module)
+        after = None
+        get_metadata = getattr(adapter, "get_metadata", None)
+        if module in ("Loader", "Splitter", "Preprocessor") and callable(get_metadata):
+            after = get_metadata()
+            if after is not None:
+                self.metadata[module] = after
+                self.changes.append(("update" if before else "create", module, before, after))
+        if module == "Splitter" and hasattr(adapter, "get_train_indices"):
+            self.exist_train_indices.extend(set(s) for s in adapter.get_train_indices())
+        if module == "Reporter":
+            self.report.update(adapter.get_result())
+        self.status[module] = {"expt": expt, "operator": adapter}
+        self._count += 1
+        now = dt.datetime.now()
+        self.snapshots.append(MemorySnapshot(
+            f"snapshot_{self._count:06d}_{now:%Y%m%d_%H%M%S}", module, expt, now, before, after,
+            {"module": module, "sequence_index": self.sequence.index(module)},
+        ))
+
+    def get_pre_module(self, module: str) -> str | None:
+        index = self.sequence.index(module)
+        return None if index == 0 else self.sequence[index - 1]
+
+    def get_result(self, module: str) -> Any:
+        if module not in self.status:
+            raise UnexecutedError(module)
+        return self.status[module]["operator"].get_result()
+
+    def get_metadata(self, module: str = "Loader") -> SchemaMetadata:
+        if module not in self.metadata:
+            raise UnexecutedError(module)
+        return self.metadata[module]
+
+    def get_exist_train_indices(self) -> list[set[int]]:
+        return self.exist_train_indices
+
+    def get_processor(self) -> Any:
+        return self.status["Preprocessor"]["operator"].processor
+
+    def get_synthesizer(self) -> Any:
+        return self.status["Synthesizer"]["operator"].synthesizer
+
+    def get_full_expt(self, module: str | None = None) -> dict[str, str]:
+        upto = self.sequence if module is None else self.sequence[
+            : self.sequence.index(module) + 1
+        ]
+        return {m: self.status[m]["expt"] for m in upto if m in self.status}
+
+    def get_report(self) -> dict[str, Any]:
+        return self.report
+
+    def get_timing_report_data(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=["module_name", "experiment_name", "duration_seconds"])
+
+    def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
+        names = [modules] if isinstance(modules, str) else modules
+        return {m: self.get_result(m) for m in names if m in self.status}
+
+
+# --- the floor: a naive full-JSON store on raw sqlite3 ---------------------------------------
+
+
+class FloorStore:
+    """Per put, the full canonical JSON of metadata before and after plus a snapshot row.
+
+    Same pragmas as the store (WAL, synchronous=FULL, busy timeout, foreign
+    keys), one ``BEGIN IMMEDIATE`` transaction per put.  ``pre_encoded`` leaves
+    the JSON encoding out of the put (the caller encodes beforehand), to show
+    what the write alone costs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("busy_timeout = 60000", "foreign_keys = ON", "journal_mode = WAL",
+                       "synchronous = FULL"):
+            self.conn.execute(f"PRAGMA {pragma}")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS snapshots (id INTEGER PRIMARY KEY, snapshot_id TEXT, "
+            "module TEXT, experiment TEXT, timestamp TEXT, metadata_before TEXT, "
+            "metadata_after TEXT, context TEXT)"
+        )
+        self.metadata: dict[str, SchemaMetadata] = {}
+        self.count = 0
+
+    def encode(self, module: str, adapter: Any) -> tuple[str | None, str | None, Any]:
+        before = self.metadata.get(module)
+        get_metadata = getattr(adapter, "get_metadata", None)
+        after = get_metadata() if callable(get_metadata) else None
+        return (codec.to_json(before) if before is not None else None,
+                codec.to_json(after) if after is not None else None, after)
+
+    def put(self, module: str, expt: str, adapter: Any,
+            pre_encoded: tuple[str | None, str | None, Any] | None = None) -> None:
+        before_json, after_json, after = pre_encoded or self.encode(module, adapter)
+        self.count += 1
+        now = dt.datetime.now()
+        context = json.dumps({"module": module, "experiment": expt, "seq": self.count},
+                             separators=(",", ":"))
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO snapshots (snapshot_id, module, experiment, timestamp, "
+            "metadata_before, metadata_after, context) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (f"snapshot_{self.count:06d}_{now:%Y%m%d_%H%M%S}", module, expt, now.isoformat(),
+             before_json, after_json, context),
+        )
+        conn.execute("COMMIT")
+        if after is not None:
+            self.metadata[module] = after
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def database_bytes(path: Path) -> int:
+    """Bytes of a SQLite database once its WAL is checkpointed into the main file."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    total = path.stat().st_size
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        total += wal.stat().st_size
+    return total
