@@ -106,6 +106,7 @@ class Change(Base):
         UniqueConstraint("run_id", "seq", name="uq_changes_run_seq"),
         Index("ix_changes_run_module_seq", "run_id", "module", "seq"),
         Index("ix_changes_change_id", "change_id"),
+        Index("ix_changes_run_type_target", "run_id", "change_type", "target_type"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
