@@ -668,3 +668,30 @@ def test_live_adapters_do_not_accumulate_over_a_long_run(sqlite_url: str) -> Non
         assert 1 <= alive <= 9
         assert refs[-1]() is not None  # the active Loader's adapter
         assert status.get_result("Loader").equals(frame)
+
+
+def _timing_rows(url: str) -> list[tuple[str, str]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT record_id, step FROM timings ORDER BY seq")).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_deferred_timing_is_stored_with_the_next_put_or_on_close(sqlite_url: str) -> None:
+    frame = pd.DataFrame({"x": [1, 2, 3]})
+    status = Status({"Loader": {"a": {}}}, sqlite_url)
+    status.start_timing("Loader", "a", "run")
+    record = status.end_timing("Loader", "a", "run", defer=True)
+    assert record is not None and record.duration_seconds is not None
+    assert _timing_rows(sqlite_url) == []  # not yet: it waits for the put
+    status.put("Loader", "a", FrameAdapter(frame))
+    assert _timing_rows(sqlite_url) == [(record.record_id, "run")]
+
+    status.start_timing("Loader", "a", "report")
+    late = status.end_timing("Loader", "a", "report", defer=True)
+    status.close()  # no put follows: closing stores it
+    assert _timing_rows(sqlite_url)[-1] == (late.record_id, "report")
+    with Status.open(status.run, sqlite_url) as reopened:
+        assert [r.record_id for r in reopened.get_timing_records()] == [
+            record.record_id, late.record_id]

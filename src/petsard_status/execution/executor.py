@@ -210,7 +210,8 @@ class Executor:
     def _run_step(self, step: FlowStep) -> None:
         adapter = build_adapter(step.module, step.params, self._context())
         status = self.status
-        with status.timing(step.module, step.experiment, "run", {"step": step.key}):
+        status.start_timing(step.module, step.experiment, "run", {"step": step.key})
+        try:
             for _ in range(len(self.config.sequence)):
                 try:
                     module_input = adapter.set_input(status)
@@ -220,6 +221,12 @@ class Executor:
             else:  # pragma: no cover - every producer is rebuilt at most once
                 raise ExecutionError(f"{step.key}: could not rebuild the live objects it needs")
             adapter.run(module_input)
+        except BaseException as exc:
+            status.end_timing(step.module, step.experiment, "run",
+                              {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        # Stored by the put below, in its transaction: one commit per step.
+        status.end_timing(step.module, step.experiment, "run", defer=True)
         status.put(step.module, step.experiment, adapter, context={"step": step.key})
 
     def _rebuild_live(self, module: str, step: FlowStep) -> None:

@@ -160,17 +160,20 @@ def summary(status: Status) -> dict[str, Any]:
     return status.store.read(work)
 
 
-def write_timing(status: Status, record: TimingRecord) -> None:
-    seq = int(record.record_id.split("_")[1])
-    values = {
-        "run_id": status.run_id, "seq": seq, "record_id": record.record_id,
-        "module": record.module_name, "experiment": record.experiment_name,
-        "step": record.step_name, "start_time": record.start_time,
-        "end_time": record.end_time, "duration_seconds": record.duration_seconds,
+def timing_row(status: Status, record: TimingRecord) -> dict[str, Any]:
+    return {
+        "run_id": status.run_id, "seq": int(record.record_id.split("_")[1]),
+        "record_id": record.record_id, "module": record.module_name,
+        "experiment": record.experiment_name, "step": record.step_name,
+        "start_time": record.start_time, "end_time": record.end_time,
+        "duration_seconds": record.duration_seconds,
         "context_json": codec.dumps_value(record.context),
     }
-    status._write(lambda conn: conn.execute(insert(m.timings).values(**values)),
-                  f"timing {record.record_id}")
+
+
+def write_timings(status: Status, rows: list[dict[str, Any]]) -> None:
+    status._write(lambda conn: conn.execute(insert(m.timings), rows),
+                  f"timing {rows[0]['record_id']}")
 
 
 def timings(status: Status, module: str | None = None) -> list[TimingRecord]:

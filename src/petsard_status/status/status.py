@@ -122,6 +122,7 @@ class Status:
         self._results: dict[str, Any] = {}
         self._train_indices: list[set[int]] | None = None
         self._open_timings: dict[tuple[str, str, str], TimingRecord] = {}
+        self._pending_timings: list[dict[str, Any]] = []
         self._current: tuple[str, str] | None = None
         try:
             if _existing is None:
@@ -177,6 +178,11 @@ class Status:
         """Release the database connection and the timing log handler."""
         if self._closed:
             return
+        try:
+            self._flush_timings()
+        except PetsardStatusError as exc:
+            log.warning("run %s: %d timing record(s) could not be stored: %s",
+                        self.run, len(self._pending_timings), exc)
         self._closed = True
         detach(self._handler, self._previous_level)
         if self._owns_store:
@@ -358,11 +364,15 @@ class Status:
         change_seq0 = self._counters["change"]
         fresh: set[str] = set()
 
+        pending_timings = list(self._pending_timings)
+
         def work(conn: Connection) -> None:
             # The store retries a transaction that a deadlock or a busy database
             # aborted: what an aborted attempt inserted is gone, so insert it again.
             fresh.clear()
             store = self._store
+            if pending_timings:
+                conn.execute(insert(m.timings), pending_timings)
             if encoded_schema is not None:
                 store.insert_schema(conn, encoded_schema, fresh)
             if encoded_result is not None:
@@ -404,6 +414,7 @@ class Status:
 
         self._write(work, where)
         self._store.committed(fresh)
+        del self._pending_timings[: len(pending_timings)]
         self._counters["snapshot"] = seq
         self._counters["change"] = change_seq0 + len(changes)
         self._state = new_state
@@ -706,18 +717,31 @@ class Status:
     def end_timing(self, module: str, experiment: str, step: str,
                    context: dict[str, Any] | None = None,
                    end_time: dt.datetime | None = None,
-                   duration: float | None = None) -> TimingRecord | None:
+                   duration: float | None = None,
+                   defer: bool = False) -> TimingRecord | None:
+        """Finish a timing record and store it.
+
+        ``defer=True`` stores it with the next put, in that put's transaction (one
+        commit per step instead of two); reading timings or closing stores it too.
+        """
         self._check_open()
         record = self._open_timings.pop((module, experiment, step), None)
         if record is None:
             return None
         done = record.complete(end_time, context)
         if duration is not None:
-            from dataclasses import replace
-
-            done = replace(done, duration_seconds=round(duration, 6))
-        history.write_timing(self, done)
+            done = dataclasses.replace(done, duration_seconds=round(duration, 6))
+        row = history.timing_row(self, done)
+        if defer:
+            self._pending_timings.append(row)
+        else:
+            history.write_timings(self, [row])
         return done
+
+    def _flush_timings(self) -> None:
+        if self._pending_timings:
+            history.write_timings(self, self._pending_timings)
+            self._pending_timings = []
 
     @contextlib.contextmanager
     def timing(self, module: str, experiment: str, step: str,
@@ -754,6 +778,7 @@ class Status:
                         end_time=when, duration=duration)
 
     def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
+        self._flush_timings()
         return history.timings(self, module)
 
     def get_timing_report_data(self) -> pd.DataFrame:
