@@ -9,6 +9,11 @@ from typing import Any
 from petsard_status.metadata.types import SchemaMetadata
 
 
+def stamp(now: dt.datetime) -> str:
+    """The local-time part of record ids: ``snapshot_000001_20261128_210000``."""
+    return now.strftime("%Y%m%d_%H%M%S")
+
+
 @dataclass(frozen=True)
 class ExecutionSnapshot:
     """The state of one module execution: its metadata before and after, and context."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from petsard_status.errors import CorruptDataError
+from petsard_status.store.results import hash_bytes
 
 STATE_VERSION = 1
 
@@ -129,3 +130,25 @@ def _ref(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"a reference is {type(value).__name__}, not a hash")
     return value
+
+
+INDICES_FORMAT = "petsard-status/indices"
+
+
+def encode_indices(sets: list[set[int]]) -> tuple[str, bytes]:
+    doc = {"format": INDICES_FORMAT, "version": 1, "sets": [sorted(s) for s in sets]}
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    return hash_bytes(data), data
+
+
+def decode_indices(data: bytes) -> list[set[int]]:
+    try:
+        doc = json.loads(data)
+        if doc.get("format") != INDICES_FORMAT or doc.get("version") != 1:
+            raise ValueError("unknown format")
+        sets = [set(s) for s in doc["sets"]]
+        if not all(isinstance(i, int) and not isinstance(i, bool) for s in sets for i in s):
+            raise ValueError("non-integer index")
+        return sets
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CorruptDataError(f"stored train indices are malformed: {exc}") from exc

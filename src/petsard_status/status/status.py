@@ -7,13 +7,11 @@ and small caches; history is read from the database when asked for.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
-import reprlib
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -39,23 +37,31 @@ from petsard_status.metadata import codec
 from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
-from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
-from petsard_status.status.state import ActiveEntry, RunState
-from petsard_status.status.timing import attach, detach
+from petsard_status.status.checks import (
+    is_duplicate,
+    metadata_name_problem,
+    name_problem,
+    unstorable_property,
+)
+from petsard_status.status.records import (
+    ExecutionSnapshot,
+    MetadataChange,
+    TimingRecord,
+    stamp,
+)
+from petsard_status.status.reports import ReportsMixin
+from petsard_status.status.state import ActiveEntry, RunState, encode_indices
+from petsard_status.status.timing import TimingMixin, attach, detach
 from petsard_status.store import models as m
-from petsard_status.store.results import encode_result, hash_bytes
+from petsard_status.store.results import encode_result
 from petsard_status.store.store import Store
 
 log = logging.getLogger("petsard_status")
 
 StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
 
-INDICES_FORMAT = "petsard-status/indices"
 KEEP_INACTIVE_ADAPTERS = 8
 RUN_NAME_LIMIT = 200  # the width of runs.name
-# Offending values are shown in error messages, shortened (a frame-sized repr helps nobody).
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxother = 80
 
 # Built once: a statement made per put costs its construction and cache-key
 # walk on every call, which is a visible share of a small put.
@@ -64,12 +70,8 @@ _UPDATE_HEAD = update(m.runs).where(m.runs.c.id == bindparam("run")).values(
     head_json=bindparam("head"), updated_at=bindparam("at"))
 
 
-def _stamp(now: dt.datetime) -> str:
-    return now.strftime("%Y%m%d_%H%M%S")
-
-
 def _generated_run_name() -> str:
-    return f"run_{_stamp(dt.datetime.now())}_{secrets.token_hex(3)}"
+    return f"run_{stamp(dt.datetime.now())}_{secrets.token_hex(3)}"
 
 
 class _SchemaView(Mapping[str, SchemaMetadata]):
@@ -92,7 +94,7 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
         return f"<metadata of {list(self)}>"
 
 
-class Status:
+class Status(TimingMixin, ReportsMixin):
     """Records what every module of a pipeline did, in a database.
 
     ``Status(config, store, run)`` starts a new run; ``Status.open(run, store)``
@@ -127,7 +129,7 @@ class Status:
         try:
             if _existing is None:
                 self.run = run or _generated_run_name()
-                problem = _name_problem(self.run, limit=RUN_NAME_LIMIT)
+                problem = name_problem(self.run, limit=RUN_NAME_LIMIT)
                 if problem is not None:
                     raise StatusError(f"the run name {self.run!r} {problem}; choose another "
                                       "name (or none, for a generated one)")
@@ -256,7 +258,7 @@ class Status:
             raise ConfigError(
                 f"module {module!r} is not in this run's sequence {self.sequence}"
             )
-        problem = _name_problem(experiment)
+        problem = name_problem(experiment)
         if problem is not None:
             raise PutError(f"{module}[{experiment!r}]: the experiment name {problem}; "
                            "use the experiment's name from the config")
@@ -275,7 +277,7 @@ class Status:
                 "SchemaMetadata or None"
             )
         if new_metadata is not None:
-            problem = _metadata_name_problem(new_metadata)
+            problem = metadata_name_problem(new_metadata)
             if problem is not None:
                 raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: "
                                f"{problem}")
@@ -308,7 +310,7 @@ class Status:
             if module == "Splitter" and hasattr(adapter, "get_train_indices"):
                 new_indices = [set(map(int, s)) for s in adapter.get_train_indices()]
         except SerializationError as exc:
-            culprit = _unstorable_property(new_metadata) if new_metadata is not None else None
+            culprit = unstorable_property(new_metadata) if new_metadata is not None else None
             hint = f" (the metadata's {culprit})" if culprit else ""
             raise PutError(f"{where}: cannot store the module's output{hint}: {exc}") from exc
         if module == "Reporter" and result is not None and not isinstance(result, dict):
@@ -330,10 +332,8 @@ class Status:
         indices_blob = None
         if new_indices is not None:
             all_sets = [*self.get_exist_train_indices(), *new_indices]
-            indices_blob = _encode_indices(all_sets)
-            from dataclasses import replace
-
-            new_state = replace(new_state, train_indices=indices_blob[0])
+            indices_blob = encode_indices(all_sets)
+            new_state = dataclasses.replace(new_state, train_indices=indices_blob[0])
 
         changes = []
         if encoded_schema is not None:
@@ -359,7 +359,7 @@ class Status:
             context_json = codec.dumps_value(context)
         except SerializationError as exc:
             raise PutError(f"{where}: the execution context cannot be stored: {exc}") from exc
-        snapshot_id = f"snapshot_{seq:06d}_{_stamp(now)}"
+        snapshot_id = f"snapshot_{seq:06d}_{stamp(now)}"
         state_json = new_state.to_json()
         change_seq0 = self._counters["change"]
         fresh: set[str] = set()
@@ -393,7 +393,7 @@ class Status:
                 cseq = change_seq0 + offset
                 row = {
                     "run_id": self._run_id, "seq": cseq,
-                    "change_id": f"change_{cseq:06d}_{_stamp(now)}", "snapshot_seq": seq,
+                    "change_id": f"change_{cseq:06d}_{stamp(now)}", "snapshot_seq": seq,
                     "change_type": kind, "target_type": target, "target_id": target_id,
                     "module": module, "experiment": experiment, "module_context": where,
                     "timestamp": now, "before_schema": None, "after_schema": None,
@@ -436,7 +436,7 @@ class Status:
         try:
             self._store.write(work)
         except IntegrityError as exc:
-            if not _is_duplicate(exc):
+            if not is_duplicate(exc):
                 raise CorruptDataError(
                     f"{where}: the store refused the write ({str(exc.orig).strip()}); rows it "
                     "refers to are missing or altered. Run `petsard-status db check`"
@@ -526,7 +526,7 @@ class Status:
             fresh.clear()  # a retried attempt starts from nothing (see put)
             self._store.insert_schema(conn, encoded, fresh)
             conn.execute(insert(m.changes).values(
-                run_id=self._run_id, seq=cseq, change_id=f"change_{cseq:06d}_{_stamp(now)}",
+                run_id=self._run_id, seq=cseq, change_id=f"change_{cseq:06d}_{stamp(now)}",
                 snapshot_seq=self._counters["snapshot"],
                 change_type="update" if before else "create", target_type="schema",
                 target_id=metadata.schema_id, module=module, experiment=experiment,
@@ -579,73 +579,6 @@ class Status:
             return None
         return self._input_schema("Preprocessor")
 
-    # --- train indices, reports, validation ---------------------------------------------
-
-    def get_exist_train_indices(self) -> list[set[int]]:
-        if self._train_indices is None:
-            ref = self._state.train_indices
-            self._train_indices = _decode_indices(self._store.load_blob(ref)) if ref else []
-        return [set(s) for s in self._train_indices]
-
-    def update_exist_train_indices(self, new_indices: list[Any]) -> None:
-        self._check_open()
-        sets = [*self.get_exist_train_indices(), *(set(map(int, s)) for s in new_indices)]
-        digest, data = _encode_indices(sets)
-        from dataclasses import replace
-
-        self._commit_head(replace(self._state, train_indices=digest),
-                          blobs=[(digest, "indices", data)])
-        self._train_indices = sets
-
-    def set_report(self, report: dict[str, Any]) -> None:
-        self._check_open()
-        if not isinstance(report, dict):
-            raise StatusError(f"a report must be a dict, got {type(report).__name__}")
-        try:
-            encoded = {str(k): encode_result(v) for k, v in report.items()}
-        except SerializationError as exc:
-            raise PutError(f"set_report: {exc}") from exc
-        blobs = [(h, kind, data) for e in encoded.values() for h, (kind, data) in e.blobs.items()]
-        self._commit_head(self._state.with_report({k: e.ref for k, e in encoded.items()}),
-                          blobs=blobs)
-
-    def get_report(self) -> dict[str, Any]:
-        out = {}
-        for name, ref in self._state.report:
-            if ref not in self._results:
-                self._results[ref] = self._store.load_result(ref)
-            out[name] = self._results[ref]
-        return out
-
-    def put_validation_result(self, module: str, result: dict[str, Any]) -> None:
-        self._check_open()
-        try:
-            document = codec.dumps_value(result)
-        except SerializationError as exc:
-            raise PutError(f"put_validation_result({module}): {exc}") from exc
-        self._commit_head(self._state.with_validation(module, document))
-
-    def get_validation_result(self, module: str | None = None) -> dict[str, Any] | None:
-        values = {name: codec.loads_value(doc) for name, doc in self._state.validation}
-        if module is None:
-            return values
-        return values.get(module)
-
-    def _commit_head(self, new_state: RunState, blobs: list[tuple[str, str, bytes]] = ()) -> None:
-        now = dt.datetime.now()
-        fresh: set[str] = set()
-
-        def work(conn: Connection) -> None:
-            fresh.clear()  # a retried attempt starts from nothing (see put)
-            for digest, kind, data in blobs:
-                self._store.insert_blob(conn, digest, kind, data, fresh)
-            conn.execute(update(m.runs).where(m.runs.c.id == self._run_id).values(
-                head_json=new_state.to_json(), updated_at=now))
-
-        self._write(work, f"run {self.run!r}")
-        self._store.committed(fresh)
-        self._state = new_state
-
     # --- history ------------------------------------------------------------------------
 
     def get_snapshots(self, module: str | None = None) -> list[ExecutionSnapshot]:
@@ -697,93 +630,6 @@ class Status:
         log.info("run %s restored to %s", self.run, snapshot_id)
         return True
 
-    # --- timing -------------------------------------------------------------------------
-
-    def start_timing(self, module: str, experiment: str, step: str,
-                     context: dict[str, Any] | None = None,
-                     start_time: dt.datetime | None = None) -> str:
-        self._check_open()
-        self._counters["timing"] += 1
-        start = start_time or dt.datetime.now()
-        record = TimingRecord(
-            record_id=f"timing_{self._counters['timing']:06d}_{_stamp(start)}",
-            module_name=module, experiment_name=experiment, step_name=step,
-            start_time=start, context=dict(context or {}),
-        )
-        self._open_timings[(module, experiment, step)] = record
-        self._current = (module, experiment)
-        return record.record_id
-
-    def end_timing(self, module: str, experiment: str, step: str,
-                   context: dict[str, Any] | None = None,
-                   end_time: dt.datetime | None = None,
-                   duration: float | None = None,
-                   defer: bool = False) -> TimingRecord | None:
-        """Finish a timing record and store it.
-
-        ``defer=True`` stores it with the next put, in that put's transaction (one
-        commit per step instead of two); reading timings or closing stores it too.
-        """
-        self._check_open()
-        record = self._open_timings.pop((module, experiment, step), None)
-        if record is None:
-            return None
-        done = record.complete(end_time, context)
-        if duration is not None:
-            done = dataclasses.replace(done, duration_seconds=round(duration, 6))
-        row = history.timing_row(self, done)
-        if defer:
-            self._pending_timings.append(row)
-        else:
-            history.write_timings(self, [row])
-        return done
-
-    def _flush_timings(self) -> None:
-        if self._pending_timings:
-            history.write_timings(self, self._pending_timings)
-            self._pending_timings = []
-
-    @contextlib.contextmanager
-    def timing(self, module: str, experiment: str, step: str,
-               context: dict[str, Any] | None = None) -> Iterator[None]:
-        """Time a block; an exception is recorded in the record's context as ``error``."""
-        self.start_timing(module, experiment, step, context)
-        try:
-            yield
-        except BaseException as exc:
-            self.end_timing(module, experiment, step, {"error": f"{type(exc).__name__}: {exc}"})
-            raise
-        self.end_timing(module, experiment, step)
-
-    def _experiment_for(self, module: str) -> str:
-        if self._current and self._current[0] == module:
-            return self._current[1]
-        entry = self._state.active_map.get(module)
-        return entry.experiment if entry else "default"
-
-    def _log_timing_start(self, module: str, step: str, when: dt.datetime) -> None:
-        if not self._closed:
-            self.start_timing(module, self._experiment_for(module), step, start_time=when)
-
-    def _log_timing_end(self, module: str, step: str, when: dt.datetime, duration: float,
-                        error: str | None) -> None:
-        if self._closed:
-            return
-        experiment = self._experiment_for(module)
-        key = (module, experiment, step)
-        if key not in self._open_timings:
-            self.start_timing(module, experiment, step,
-                              start_time=when - dt.timedelta(seconds=duration))
-        self.end_timing(module, experiment, step, {"error": error} if error else None,
-                        end_time=when, duration=duration)
-
-    def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
-        self._flush_timings()
-        return history.timings(self, module)
-
-    def get_timing_report_data(self) -> pd.DataFrame:
-        return history.timing_frame(self.get_timing_records())
-
     # --- run state ----------------------------------------------------------------------
 
     def set_run_state(self, state: str, *, error: str | None = None,
@@ -813,54 +659,6 @@ class Status:
             select(func.count()).select_from(t).where(t.c.run_id == self._run_id)).scalar())
 
 
-def _name_problem(value: Any, *, empty: bool = False, limit: int | None = None) -> str | None:
-    """Why ``value`` cannot be stored as a name on every backend, or None."""
-    if not isinstance(value, str):
-        return f"is a {type(value).__name__}, not a string"
-    if not empty and not value.strip():
-        return "is empty"
-    if "\x00" in value:
-        return "holds a NUL character, which PostgreSQL cannot store in text"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "holds a lone surrogate, which is not UTF-8 text"
-    if limit is not None and len(value) > limit:
-        return f"is {len(value)} characters long, over the limit of {limit}"
-    return None
-
-
-def _metadata_name_problem(schema: SchemaMetadata) -> str | None:
-    # These names are also stored in plain text columns, outside the JSON documents.
-    for what, value in (("schema_id", schema.schema_id), ("name", schema.name)):
-        problem = _name_problem(value, empty=True)
-        if problem is not None:
-            return f"the schema's {what} {value!r} {problem}"
-    for f in schema.fields:
-        problem = _name_problem(f.name, empty=True)
-        if problem is not None:
-            return f"the field name {f.name!r} {problem}"
-    return None
-
-
-def _unstorable_property(schema: SchemaMetadata) -> str | None:
-    """The first property JSON cannot carry, named with its value, or None."""
-    owners = [(f"schema {schema.schema_id!r}", schema.properties)]
-    owners += [(f"field {f.name!r}", f.properties) for f in schema.fields]
-    for owner, properties in owners:
-        for key, value in properties.items():
-            try:
-                codec.dumps_value({key: value})
-            except SerializationError:
-                return f"{owner} property {key!r} = {_SHORT.repr(value)}"
-    return None
-
-
-def _is_duplicate(exc: IntegrityError) -> bool:
-    text = str(exc.orig).lower()
-    return "unique" in text or "duplicate key" in text
-
-
 def _call_optional(adapter: Any, name: str) -> Any:
     method = getattr(adapter, name, None)
     return method() if callable(method) else None
@@ -874,25 +672,6 @@ def _result_type(result: Any) -> str:
     if isinstance(result, dict):
         return "dict"
     return type(result).__name__
-
-
-def _encode_indices(sets: list[set[int]]) -> tuple[str, bytes]:
-    doc = {"format": INDICES_FORMAT, "version": 1, "sets": [sorted(s) for s in sets]}
-    data = json.dumps(doc, separators=(",", ":")).encode()
-    return hash_bytes(data), data
-
-
-def _decode_indices(data: bytes) -> list[set[int]]:
-    try:
-        doc = json.loads(data)
-        if doc.get("format") != INDICES_FORMAT or doc.get("version") != 1:
-            raise ValueError("unknown format")
-        sets = [set(s) for s in doc["sets"]]
-        if not all(isinstance(i, int) and not isinstance(i, bool) for s in sets for i in s):
-            raise ValueError("non-integer index")
-        return sets
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise CorruptDataError(f"stored train indices are malformed: {exc}") from exc
 
 
 def _package_version() -> str:

@@ -8,9 +8,17 @@ hierarchy; a Status listens there and turns them into timing records.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from petsard_status.status import history
+from petsard_status.status.records import TimingRecord, stamp
 
 if TYPE_CHECKING:
     from petsard_status.status.status import Status
@@ -68,3 +76,96 @@ def detach(handler: TimingLogHandler, previous_level: int | None) -> None:
         isinstance(h, TimingLogHandler) for h in logger.handlers
     ):
         logger.setLevel(previous_level)
+
+
+class TimingMixin:
+    """Status's timing records: explicit calls, a context manager, and the log protocol."""
+
+    _open_timings: dict[tuple[str, str, str], TimingRecord]
+    _pending_timings: list[dict[str, Any]]
+    _current: tuple[str, str] | None
+
+    def start_timing(self, module: str, experiment: str, step: str,
+                     context: dict[str, Any] | None = None,
+                     start_time: dt.datetime | None = None) -> str:
+        self._check_open()
+        self._counters["timing"] += 1
+        start = start_time or dt.datetime.now()
+        record = TimingRecord(
+            record_id=f"timing_{self._counters['timing']:06d}_{stamp(start)}",
+            module_name=module, experiment_name=experiment, step_name=step,
+            start_time=start, context=dict(context or {}),
+        )
+        self._open_timings[(module, experiment, step)] = record
+        self._current = (module, experiment)
+        return record.record_id
+
+    def end_timing(self, module: str, experiment: str, step: str,
+                   context: dict[str, Any] | None = None,
+                   end_time: dt.datetime | None = None,
+                   duration: float | None = None,
+                   defer: bool = False) -> TimingRecord | None:
+        """Finish a timing record and store it.
+
+        ``defer=True`` stores it with the next put, in that put's transaction (one
+        commit per step instead of two); reading timings or closing stores it too.
+        """
+        self._check_open()
+        record = self._open_timings.pop((module, experiment, step), None)
+        if record is None:
+            return None
+        done = record.complete(end_time, context)
+        if duration is not None:
+            done = dataclasses.replace(done, duration_seconds=round(duration, 6))
+        row = history.timing_row(self, done)
+        if defer:
+            self._pending_timings.append(row)
+        else:
+            history.write_timings(self, [row])
+        return done
+
+    def _flush_timings(self) -> None:
+        if self._pending_timings:
+            history.write_timings(self, self._pending_timings)
+            self._pending_timings = []
+
+    @contextlib.contextmanager
+    def timing(self, module: str, experiment: str, step: str,
+               context: dict[str, Any] | None = None) -> Iterator[None]:
+        """Time a block; an exception is recorded in the record's context as ``error``."""
+        self.start_timing(module, experiment, step, context)
+        try:
+            yield
+        except BaseException as exc:
+            self.end_timing(module, experiment, step, {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        self.end_timing(module, experiment, step)
+
+    def _experiment_for(self, module: str) -> str:
+        if self._current and self._current[0] == module:
+            return self._current[1]
+        entry = self._state.active_map.get(module)
+        return entry.experiment if entry else "default"
+
+    def _log_timing_start(self, module: str, step: str, when: dt.datetime) -> None:
+        if not self._closed:
+            self.start_timing(module, self._experiment_for(module), step, start_time=when)
+
+    def _log_timing_end(self, module: str, step: str, when: dt.datetime, duration: float,
+                        error: str | None) -> None:
+        if self._closed:
+            return
+        experiment = self._experiment_for(module)
+        key = (module, experiment, step)
+        if key not in self._open_timings:
+            self.start_timing(module, experiment, step,
+                              start_time=when - dt.timedelta(seconds=duration))
+        self.end_timing(module, experiment, step, {"error": error} if error else None,
+                        end_time=when, duration=duration)
+
+    def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
+        self._flush_timings()
+        return history.timings(self, module)
+
+    def get_timing_report_data(self) -> pd.DataFrame:
+        return history.timing_frame(self.get_timing_records())

@@ -533,9 +533,9 @@ def _blobs(value: Any) -> dict[str, dict[str, Any]]:
             elif kind == "frame":
                 decode_frame(data)
             else:
-                from petsard_status.status.status import _decode_indices
+                from petsard_status.status.state import decode_indices
 
-                _decode_indices(data)
+                decode_indices(data)
         except PetsardStatusError as exc:
             raise _Bad(f"{label}: {exc}") from None
         out[digest] = {"hash": digest, "kind": kind, "size": len(data), "data": data,
