@@ -147,3 +147,36 @@ def copy_sqlite(source: Path, target: Path) -> Path:
     src.close()
     dst.close()
     return target
+
+
+# A closing line that says whether the PostgreSQL cases ran: CI's log must show it.
+_pg_nodeids: set[str] = set()
+_pg_outcomes: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"pg_url", "example_pg"} or item.get_closest_marker("postgres"):
+            _pg_nodeids.add(item.nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in _pg_nodeids:
+        return
+    if report.when == "call" or report.outcome != "passed":
+        _pg_outcomes.setdefault(report.nodeid, report.outcome)
+        if report.outcome != "passed":
+            _pg_outcomes[report.nodeid] = report.outcome
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _pg_nodeids:
+        return
+    counts = {outcome: 0 for outcome in ("passed", "failed", "skipped")}
+    for outcome in _pg_outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    terminalreporter.write_line(
+        f"PostgreSQL cases ({PG_URL}): {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped"
+    )
