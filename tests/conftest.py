@@ -90,6 +90,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield request.getfixturevalue("pg_url")
 
 
+def adult_head(folder: Path, rows: int) -> Path:
+    """The header and first ``rows`` rows of the bundled adult file, bytes unchanged."""
+    path = folder / "adult-small.csv"
+    with ADULT_CSV.open(encoding="utf-8") as source:
+        path.write_text("".join(next(source) for _ in range(rows + 1)), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def adult_df():
     import pandas as pd

@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from conftest import ADULT_CSV
+from conftest import adult_head
 from petsard_status import SchemaVersionError, Status, Store
 from petsard_status.modules import ModuleContext, build_adapter
 from petsard_status.store.migrate import alembic_config, head_revision
@@ -31,10 +31,7 @@ VIEW_COUNTS = {
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "adult-small.csv"
-    with ADULT_CSV.open(encoding="utf-8") as source:
-        path.write_text("".join(next(source) for _ in range(ROWS + 1)), encoding="utf-8")
-    return path
+    return adult_head(tmp_path_factory.mktemp("data"), ROWS)
 
 
 def pipeline(csv: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from conftest import ADULT_CSV, REPO
+from conftest import REPO, adult_head
 from petsard_status import Status
 from petsard_status.metadata import codec
 from petsard_status.modules import ModuleContext, build_adapter
@@ -67,10 +67,7 @@ def build_demo(store: str, csv: Path, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "adult-small.csv"
-    with ADULT_CSV.open(encoding="utf-8") as source:
-        path.write_text("".join(next(source) for _ in range(ROWS + 1)), encoding="utf-8")
-    return path
+    return adult_head(tmp_path_factory.mktemp("data"), ROWS)
 
 
 @pytest.fixture(scope="module")

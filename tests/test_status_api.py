@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, event, text
 
-from conftest import ADULT_CSV
+from conftest import adult_head
 from petsard_status import (
     ConfigError,
     LiveObjectUnavailableError,
@@ -44,12 +44,7 @@ FIELD_ATTRIBUTES = ("data_type", "logical_type", "nullable", "source_dtype", "ta
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The header and first rows of the bundled adult file, bytes unchanged."""
-    path = tmp_path_factory.mktemp("data") / "adult-small.csv"
-    with ADULT_CSV.open(encoding="utf-8") as source:
-        lines = [next(source) for _ in range(SMALL_ROWS + 1)]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
+    return adult_head(tmp_path_factory.mktemp("data"), SMALL_ROWS)
 
 
 def pipeline(csv: Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from conftest import ADULT_CSV
+from conftest import adult_head
 from petsard_status import LiveObjectUnavailableError, Status
 from petsard_status.modules import ModuleContext, build_adapter
 from petsard_status.store import models as m
@@ -19,10 +19,7 @@ ROWS = 300
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "adult-small.csv"
-    with ADULT_CSV.open(encoding="utf-8") as source:
-        path.write_text("".join(next(source) for _ in range(ROWS + 1)), encoding="utf-8")
-    return path
+    return adult_head(tmp_path_factory.mktemp("data"), ROWS)
 
 
 def config(csv: Path) -> dict[str, Any]:
