@@ -84,6 +84,15 @@ _TOP = ("format", "version", "exported_at", "package_version", "run", "snapshots
 # --- export ------------------------------------------------------------------------------
 
 
+
+def _stored_doc(conn: Connection, table: Any, what: str, digest: str) -> str:
+    doc = conn.execute(select(table.c.doc).where(table.c.hash == digest)).scalar()
+    if doc is None:
+        raise CorruptDataError(f"the run refers to {what} {digest} but the store does not "
+                               "hold it; run `petsard-status db check`")
+    return doc
+
+
 def export_run(store: Store, run: str) -> dict[str, Any]:
     """The whole of ``run`` as one JSON-able document (see :func:`import_run`).
 
@@ -151,19 +160,13 @@ def _gather(store: Store, conn: Connection, run_id: int) -> dict[str, Any]:
 
     schemas: dict[str, dict[str, str]] = {}
     for digest in sorted(schema_refs):
-        doc = conn.execute(select(m.schemas.c.doc).where(m.schemas.c.hash == digest)).scalar()
-        if doc is None:
-            raise CorruptDataError(f"the run refers to schema {digest} but the store does not "
-                                   "hold it; run `petsard-status db check`")
+        doc = _stored_doc(conn, m.schemas, "schema", digest)
         schemas[digest] = {"doc": doc}
         field_refs.update(codec.shell_field_refs(doc))
-    fields = {}
-    for digest in sorted(field_refs):
-        doc = conn.execute(select(m.fields.c.doc).where(m.fields.c.hash == digest)).scalar()
-        if doc is None:
-            raise CorruptDataError(f"the run refers to field {digest} but the store does not "
-                                   "hold it; run `petsard-status db check`")
-        fields[digest] = {"doc": doc}
+    fields = {
+        digest: {"doc": _stored_doc(conn, m.fields, "field", digest)}
+        for digest in sorted(field_refs)
+    }
     blobs: dict[str, dict[str, str]] = {}
     for digest in sorted(tree_refs):
         data = store.load_blob(digest, conn)
