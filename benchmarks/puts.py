@@ -27,7 +27,7 @@ from workload import (
 )
 
 from petsard_status import Status
-from petsard_status.metadata import codec
+from petsard_status import formats as codec
 
 HERE = Path(__file__).resolve().parent
 

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from petsard_status import formats as codec
 from petsard_status.errors import UnexecutedError
-from petsard_status.metadata import Metadater, codec
+from petsard_status.metadata import Metadater
 from petsard_status.metadata.types import SchemaMetadata
 
 MODULES = ("Loader", "Splitter", "Preprocessor", "Synthesizer", "Evaluator")

@@ -235,7 +235,7 @@ def kill_after_module(command: list[str], url: str, run: str, module: str,
 def check_resumed(url: str, run: str, before: list[tuple[Any, ...]]) -> None:
     """One snapshot per flow step, numbered 1..n, and the steps done before the kill untouched."""
     from petsard_status import Config, Status
-    from petsard_status.metadata import codec
+    from petsard_status import formats as codec
 
     flow = [step.key for step in Config.from_yaml(EXAMPLE).flow()]
     assert 0 < len(before) < len(flow), f"the kill landed after {len(before)} steps"

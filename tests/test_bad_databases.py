@@ -37,8 +37,8 @@ from petsard_status import (
     StoreConnectionError,
     StoreReadOnlyError,
 )
+from petsard_status.formats import RunState
 from petsard_status.metadata.infer import Metadater
-from petsard_status.status.state import RunState
 from petsard_status.store import models as m
 from petsard_status.store.migrate import alembic_config, head_revision
 

@@ -19,9 +19,8 @@ from sqlalchemy import create_engine
 from conftest import EXAMPLE_RUN, copy_sqlite
 from petsard_status import Status, Store
 from petsard_status.cli.main import main
-from petsard_status.status.state import RunState
+from petsard_status.formats import RunState, tree_frame_refs
 from petsard_status.store.migrate import alembic_config, head_revision
-from petsard_status.store.results import tree_frame_refs
 
 RUN = EXAMPLE_RUN
 

@@ -17,6 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from petsard_status.errors import PetsardStatusError, SerializationError, UnknownFormatError
+from petsard_status.formats import (
+    content_hash,
+    dumps_value,
+    from_json,
+    loads_value,
+    schema_from_shell,
+    schema_shell_to_json,
+    shell_field_refs,
+    to_json,
+)
 from petsard_status.metadata import (
     DataType,
     FieldMetadata,
@@ -24,16 +34,6 @@ from petsard_status.metadata import (
     LogicalType,
     SchemaMetadata,
     SchemaStats,
-    content_hash,
-    dumps_value,
-    from_json,
-    loads_value,
-    to_json,
-)
-from petsard_status.metadata.codec import (
-    schema_from_shell,
-    schema_shell_to_json,
-    shell_field_refs,
 )
 
 # --- strategies ---------------------------------------------------------------------------

@@ -24,10 +24,9 @@ from sqlalchemy import create_engine, select, text
 
 import concurrency_worker as w
 from petsard_status import Status
-from petsard_status.status.state import RunState
+from petsard_status.formats import RunState, encode_result
 from petsard_status.store import models as m
 from petsard_status.store.migrate import head_revision
-from petsard_status.store.results import encode_result
 from petsard_status.store.store import Store
 
 WORKER = Path(__file__).with_name("concurrency_worker.py")

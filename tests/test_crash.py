@@ -45,7 +45,7 @@ from crash_worker import (
     expected_result,
     module_of,
 )
-from petsard_status.status.state import RunState
+from petsard_status.formats import RunState
 from petsard_status.status.status import Status
 from petsard_status.store import models as m
 from petsard_status.store.store import Store

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from petsard_status.formats import content_hash, to_json
 from petsard_status.metadata import (
     DataType,
     FieldChange,
@@ -19,9 +20,7 @@ from petsard_status.metadata import (
     MetadataDiff,
     Metadater,
     SchemaMetadata,
-    content_hash,
     diff,
-    to_json,
 )
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, preserve_unchanged
 

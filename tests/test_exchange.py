@@ -33,12 +33,8 @@ from petsard_status.errors import (
     RunExistsError,
     UnknownFormatError,
 )
-from petsard_status.store.exchange import (
-    EXPORT_FORMAT,
-    export_run,
-    import_run,
-    read_export,
-)
+from petsard_status.formats import EXPORT_FORMAT, read_export
+from petsard_status.store.exchange import export_run, import_run
 
 RUN = EXAMPLE_RUN
 

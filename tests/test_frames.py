@@ -32,14 +32,14 @@ from hypothesis.extra import pandas as hpd
 from pandas import testing as tm
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
-from petsard_status.store import frames
-from petsard_status.store.frames import (
+from petsard_status.formats import (
     FRAME_FORMAT,
     FRAME_VERSION,
     MANIFEST_KEY,
     decode_frame,
     encode_frame,
 )
+from petsard_status.formats import _frames as frames
 
 ADULT_CSV = Path(__file__).resolve().parent.parent / "examples" / "data" / "adult-income.csv"
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")

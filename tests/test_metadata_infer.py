@@ -22,13 +22,12 @@ import pandas as pd
 import pytest
 
 from petsard_status.errors import MetadataError
+from petsard_status.formats import from_json, to_json
 from petsard_status.metadata import (
     DataType,
     LogicalType,
     Metadater,
     SchemaMetadata,
-    from_json,
-    to_json,
 )
 
 ADULT = Path(__file__).resolve().parents[1] / "examples" / "data" / "adult-income.csv"

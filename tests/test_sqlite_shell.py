@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 
 from conftest import REPO, adult_head
 from petsard_status import Status
-from petsard_status.metadata import codec
+from petsard_status import formats as codec
 from petsard_status.modules import ModuleContext, build_adapter
 
 SQLITE3 = shutil.which("sqlite3")

@@ -23,9 +23,9 @@ import pytest
 
 from modules_support import MemoryStatus
 from petsard_status import LiveObjectUnavailableError, SchemaMetadata, UnexecutedError
-from petsard_status.metadata import codec
+from petsard_status import formats as codec
+from petsard_status.formats import decode_frame
 from petsard_status.modules import ModuleContext, build_adapter
-from petsard_status.store.frames import decode_frame
 
 CONFIG = {
     "Loader": {"adult": {"filepath": "benchmark://adult-income"}},
@@ -51,9 +51,9 @@ SCRIPT = textwrap.dedent(
     import pandas as pd
 
     from petsard_status import PetsardStatusError, SchemaMetadata, FieldMetadata, Status
-    from petsard_status.metadata import codec
+    from petsard_status import formats as codec
     from petsard_status.modules import ModuleContext, build_adapter
-    from petsard_status.store.frames import encode_frame
+    from petsard_status.formats import encode_frame
 
     mode, url, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     frames_dir = out.with_suffix(".frames")

@@ -39,11 +39,17 @@ from petsard_status import (
     Store,
     UnknownFormatError,
 )
-from petsard_status.metadata import codec
-from petsard_status.status.state import RunState
-from petsard_status.store.frames import MANIFEST_KEY, encode_frame
+from petsard_status import formats as codec
+from petsard_status.formats import (
+    MANIFEST_KEY,
+    TREE_FORMAT,
+    RunState,
+    decode_result,
+    encode_frame,
+    encode_result,
+    hash_bytes,
+)
 from petsard_status.store.migrate import migrations_dir
-from petsard_status.store.results import TREE_FORMAT, decode_result, encode_result, hash_bytes
 
 CONFIG = {"Loader": {"load": {}}, "Splitter": {"split": {}}, "Preprocessor": {"prep": {}}}
 

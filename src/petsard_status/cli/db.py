@@ -13,22 +13,20 @@ from sqlalchemy import exists, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from petsard_status import formats as codec
 from petsard_status.cli.common import missing_database
 from petsard_status.cli.main import db_option, main, user_errors
 from petsard_status.cli.tables import echo_json, echo_pairs
 from petsard_status.errors import NotAStoreError, PetsardStatusError
-from petsard_status.metadata import codec
-from petsard_status.status.state import RunState
+from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import models as m
 from petsard_status.store.engine import is_sqlite, make_engine, resolve_url, sqlite_path
-from petsard_status.store.exchange import state_refs
 from petsard_status.store.migrate import (
     current_revision,
     ensure_schema,
     head_revision,
     known_revisions,
 )
-from petsard_status.store.results import hash_bytes, tree_frame_refs
 from petsard_status.store.translate import describe, translate
 
 json_option = click.option("--json", "as_json", is_flag=True,
@@ -200,7 +198,7 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
     trees_checked: dict[str, list[str]] = {}
     for label, state_json in states:
         try:
-            refs = state_refs(RunState.from_json(state_json))
+            refs = RunState.from_json(state_json).refs()
         except PetsardStatusError as exc:
             problems.append(f"{label}: {exc}")
             continue

@@ -16,8 +16,9 @@ import click
 from petsard_status.cli.common import FIELD_COLUMNS, field_table, open_store
 from petsard_status.cli.main import db_option, main, user_errors
 from petsard_status.cli.tables import echo_json, echo_table
+from petsard_status.formats import read_export, write_export
 from petsard_status.status import Status
-from petsard_status.store.exchange import export_run, import_run, read_export, write_export
+from petsard_status.store.exchange import export_run, import_run
 from petsard_status.store.materialize import drop_materialized, materialize_run
 from petsard_status.store.store import Store
 

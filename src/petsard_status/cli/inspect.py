@@ -13,6 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
+from petsard_status import formats as codec
 from petsard_status.cli import exchange as _exchange  # noqa: F401 - registers its commands
 from petsard_status.cli.common import (
     field_table,
@@ -31,7 +32,6 @@ from petsard_status.cli.tables import (
 )
 from petsard_status.config import Config
 from petsard_status.errors import ConfigError, PetsardStatusError, SnapshotError
-from petsard_status.metadata import codec
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.status import Status

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from petsard_status import formats as codec
 from petsard_status.config import Config, FlowStep
 from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
-from petsard_status.metadata import codec
+from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
-from petsard_status.status.state import RunState
 from petsard_status.status.status import Status, StoreArg
 from petsard_status.store import models as m
 

@@ -1,12 +1,5 @@
-"""Metadata: the immutable model, its inference from DataFrames, JSON codec and diff."""
+"""Metadata: the immutable model, its inference from DataFrames and diff."""
 
-from petsard_status.metadata.codec import (
-    content_hash,
-    dumps_value,
-    from_json,
-    loads_value,
-    to_json,
-)
 from petsard_status.metadata.diff import FieldChange, MetadataDiff, diff
 from petsard_status.metadata.infer import Metadater
 from petsard_status.metadata.types import (
@@ -28,10 +21,5 @@ __all__ = [
     "Metadater",
     "SchemaMetadata",
     "SchemaStats",
-    "content_hash",
     "diff",
-    "dumps_value",
-    "from_json",
-    "loads_value",
-    "to_json",
 ]

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from petsard_status import formats as codec
 from petsard_status.errors import SerializationError
-from petsard_status.metadata import codec
 from petsard_status.metadata.types import SchemaMetadata
 
 # Offending values are shown in error messages, shortened (a frame-sized repr helps nobody).

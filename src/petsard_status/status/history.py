@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from petsard_status.metadata import codec
+from petsard_status import formats as codec
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
 from petsard_status.store import models as m

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from petsard_status import formats as codec
 from petsard_status.errors import PutError, SerializationError, StatusError
-from petsard_status.metadata import codec
-from petsard_status.status.state import RunState, decode_indices, encode_indices
+from petsard_status.formats import RunState, decode_indices, encode_indices, encode_result
 from petsard_status.store import models as m
-from petsard_status.store.results import encode_result
 
 
 class ReportsMixin:

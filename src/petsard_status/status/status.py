@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from petsard_status import formats as codec
 from petsard_status.config import Config
 from petsard_status.errors import (
     ConcurrentWriterError,
@@ -33,7 +34,7 @@ from petsard_status.errors import (
     StatusError,
     UnexecutedError,
 )
-from petsard_status.metadata import codec
+from petsard_status.formats import ActiveEntry, RunState, encode_indices, encode_result
 from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
@@ -50,10 +51,8 @@ from petsard_status.status.records import (
     stamp,
 )
 from petsard_status.status.reports import ReportsMixin
-from petsard_status.status.state import ActiveEntry, RunState, encode_indices
 from petsard_status.status.timing import TimingMixin, attach, detach
 from petsard_status.store import models as m
-from petsard_status.store.results import encode_result
 from petsard_status.store.store import Store
 
 log = logging.getLogger("petsard_status")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from petsard_status.config import Config
 from petsard_status.errors import ConfigError, StoreError, UnexecutedError
-from petsard_status.status.state import RunState
+from petsard_status.formats import RunState
 from petsard_status.store import models as m
 from petsard_status.store.store import Store
 from petsard_status.store.translate import translate

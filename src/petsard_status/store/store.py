@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
+from petsard_status import formats as codec
 from petsard_status.errors import (
     CorruptDataError,
     PetsardStatusError,
@@ -30,12 +31,11 @@ from petsard_status.errors import (
     RunNotFoundError,
     StoreError,
 )
-from petsard_status.metadata import codec
+from petsard_status.formats import EncodedResult, decode_result, hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import make_engine, prepare_engine, resolve_url
 from petsard_status.store.migrate import ensure_schema
-from petsard_status.store.results import EncodedResult, decode_result, hash_bytes
 from petsard_status.store.translate import describe, translate
 
 T = TypeVar("T")
@@ -212,13 +212,7 @@ class Store:
 
     def run_config(self, row: Any) -> dict[str, Any]:
         """The config a run was started with, in its original module order."""
-        try:
-            config = json.loads(row.config_json)
-        except ValueError as exc:
-            raise CorruptDataError(f"run {row.name!r} has an unreadable config: {exc}") from exc
-        if not isinstance(config, dict):
-            raise CorruptDataError(f"run {row.name!r} has a config that is not a mapping")
-        return config
+        return codec.decode_config(row.config_json, row.name)
 
     def run_names(self, limit: int | None = None) -> list[str]:
         query = select(m.runs.c.name).order_by(m.runs.c.id)

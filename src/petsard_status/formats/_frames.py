@@ -66,14 +66,15 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
-from petsard_status.store._frame_decode import _Plan
-from petsard_status.store._frame_encode import (
-    _append_fields,
-    _columns,
-    _encode_array,
-    _encode_column_index,
-    _encode_index,
-    _label_to_json,
+from petsard_status.formats._common import check_envelope, strict_loads
+from petsard_status.formats._frame_decode import Plan
+from petsard_status.formats._frame_encode import (
+    append_fields,
+    encode_array,
+    encode_column_index,
+    encode_index,
+    frame_columns,
+    label_to_json,
 )
 
 __all__ = [
@@ -120,20 +121,20 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
     fields: list[pa.Field] = []
     arrays: list[pa.Array] = []
     columns: list[dict[str, Any]] = []
-    for pos, (label, values, dtype) in enumerate(_columns(df)):
+    for pos, (label, values, dtype) in enumerate(frame_columns(df)):
         where = f"column {label!r} (position {pos})"
-        spec, encoded = _encode_array(values, dtype, where)
-        spec = {"name": _label_to_json(label, where + " label", nan_as_none=True), **spec}
+        spec, encoded = encode_array(values, dtype, where)
+        spec = {"name": label_to_json(label, where + " label", nan_as_none=True), **spec}
         columns.append(spec)
-        _append_fields(fields, arrays, f"c{pos}", encoded)
+        append_fields(fields, arrays, f"c{pos}", encoded)
 
-    index_spec = _encode_index(df.index, fields, arrays)
+    index_spec = encode_index(df.index, fields, arrays)
     manifest = {
         "format": FRAME_FORMAT,
         "version": FRAME_VERSION,
         "rows": len(df),
         "columns": columns,
-        "column_index": _encode_column_index(df.columns),
+        "column_index": encode_column_index(df.columns),
         "index": index_spec,
         "flags": {"allows_duplicate_labels": bool(df.flags.allows_duplicate_labels)},
     }
@@ -195,7 +196,7 @@ def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
         reader = ipc.open_stream(source)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CorruptDataError(f"frame blob is not an Arrow IPC stream: {exc}") from exc
-    plan = _Plan.from_manifest(_read_manifest(reader.schema))
+    plan = Plan.from_manifest(_read_manifest(reader.schema))
     expected = plan.expected_schema()
     schema = reader.schema
     if schema.names != [f.name for f in expected] or not all(
@@ -306,36 +307,7 @@ def _read_manifest(schema: pa.Schema) -> dict[str, Any]:
             "Arrow stream has no petsard-status frame manifest; it was not written by "
             "petsard-status"
         )
-    try:
-        manifest = json.loads(
-            raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise CorruptDataError(f"frame manifest is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise CorruptDataError("frame manifest is not a JSON object")
-    if manifest.get("format") != FRAME_FORMAT:
-        raise CorruptDataError(
-            f"frame manifest has format {manifest.get('format')!r}, expected {FRAME_FORMAT!r}"
-        )
-    version = manifest.get("version")
-    if type(version) is not int or version != FRAME_VERSION:
-        raise CorruptDataError(
-            f"frame manifest has version {version!r}; this petsard-status reads version "
-            f"{FRAME_VERSION} only (a newer petsard-status may have written it)"
-        )
+    manifest = strict_loads(raw, what="frame manifest", error=CorruptDataError)
+    check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION}, what="frame manifest",
+                   error=CorruptDataError)
     return manifest
-
-
-# -- strict JSON for the manifest
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed in a manifest")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate keys in a manifest object")
-    return result

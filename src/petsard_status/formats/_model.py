@@ -17,23 +17,23 @@ from dataclasses import fields as dataclass_fields
 from enum import Enum
 from typing import Any
 
-from petsard_status.metadata._codec_messages import (
-    _Fail,
-    _json_type,
-    _key_problem,
-    _short,
-    _type_name,
+from petsard_status.formats._messages import (
+    Invalid,
+    json_type,
+    key_problem,
+    short_repr,
+    type_name,
 )
-from petsard_status.metadata._jsonvalues import (
-    _DATA_TYPES,
-    _LOGICAL_TYPES,
-    _datetime_text,
-    _dec,
-    _enc,
-    _enc_dict,
-    _enum_member,
-    _parse_iso,
-    _want,
+from petsard_status.formats._values import (
+    DATA_TYPES,
+    LOGICAL_TYPES,
+    datetime_text,
+    decode_tagged,
+    enc_dict,
+    encode_tagged,
+    enum_member,
+    parse_iso,
+    want_type,
 )
 from petsard_status.metadata.types import (
     DataType,
@@ -51,30 +51,30 @@ def _enc_int(value: Any) -> int:
         return value
     value = normalize_value(value)
     if type(value) is not int:
-        raise _Fail(f"expected int, got {_type_name(value)}")
+        raise Invalid(f"expected int, got {type_name(value)}")
     return value
 
 
 def _dec_int(value: Any) -> int:
-    return _want(value, int, "an integer")
+    return want_type(value, int, "an integer")
 
 
 def _enc_number(value: Any) -> Any:
     t = type(value)
     if t is float:
-        return value if value - value == 0.0 else _enc(value)
+        return value if value - value == 0.0 else encode_tagged(value)
     if t is int:
         return value
     value = normalize_value(value)
     if type(value) not in (int, float):
-        raise _Fail(f"expected a number, got {_type_name(value)}")
-    return _enc(value)
+        raise Invalid(f"expected a number, got {type_name(value)}")
+    return encode_tagged(value)
 
 
 def _dec_number(value: Any) -> Any:
-    result = _dec(value)
+    result = decode_tagged(value)
     if type(result) not in (int, float):
-        raise _Fail(f"expected a number, got {_json_type(value)}")
+        raise Invalid(f"expected a number, got {json_type(value)}")
     return result
 
 
@@ -96,12 +96,12 @@ def _enc_str(value: Any) -> str:
     if type(value) is not str:
         value = normalize_value(value)
         if type(value) is not str:
-            raise _Fail(f"expected str, got {_type_name(value)}")
+            raise Invalid(f"expected str, got {type_name(value)}")
     return value
 
 
 def _dec_str(value: Any) -> str:
-    return _want(value, str, "a string")
+    return want_type(value, str, "a string")
 
 
 def _enc_bool(value: Any) -> bool:
@@ -109,25 +109,25 @@ def _enc_bool(value: Any) -> bool:
         return value
     value = normalize_value(value)
     if type(value) is not bool:
-        raise _Fail(f"expected bool, got {_type_name(value)}")
+        raise Invalid(f"expected bool, got {type_name(value)}")
     return value
 
 
 def _dec_bool(value: Any) -> bool:
-    return _want(value, bool, "true or false")
+    return want_type(value, bool, "true or false")
 
 
 def _enc_typed_datetime(value: Any) -> str:
     if type(value) is not dt.datetime:
         value = normalize_value(value)
         if type(value) is not dt.datetime:
-            raise _Fail(f"expected datetime, got {_type_name(value)}")
-    return _datetime_text(value)
+            raise Invalid(f"expected datetime, got {type_name(value)}")
+    return datetime_text(value)
 
 
 def _dec_typed_datetime(value: Any) -> dt.datetime:
-    return _parse_iso(
-        dt.datetime, _want(value, str, "an ISO 8601 datetime string"), "datetime"
+    return parse_iso(
+        dt.datetime, want_type(value, str, "an ISO 8601 datetime string"), "datetime"
     )
 
 
@@ -136,69 +136,69 @@ def _enum_kind(
 ) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     def enc(value: Any) -> str:
         if type(value) is not enum_cls:
-            raise _Fail(f"expected {enum_cls.__name__}, got {_type_name(value)}")
+            raise Invalid(f"expected {enum_cls.__name__}, got {type_name(value)}")
         return value.value
 
     def dec(value: Any) -> Any:
-        return _enum_member(members, value, what)
+        return enum_member(members, value, what)
 
     return enc, dec
 
 
 def _enc_any(value: Any) -> Any:
-    return _enc(value)
+    return encode_tagged(value)
 
 
 def _enc_props(value: Any) -> Any:
     if not isinstance(value, dict):
-        raise _Fail(f"expected dict, got {_type_name(value)}")
-    return _enc_dict(value)
+        raise Invalid(f"expected dict, got {type_name(value)}")
+    return enc_dict(value)
 
 
 def _dec_props(value: Any) -> dict[Any, Any]:
-    result = _dec(value)
+    result = decode_tagged(value)
     if type(result) is not dict:
-        raise _Fail(f"expected an object (or a tagged map), got {_json_type(value)}")
+        raise Invalid(f"expected an object (or a tagged map), got {json_type(value)}")
     return result
 
 
 def _enc_quantiles(value: Any) -> Any:
     if not isinstance(value, dict):
-        raise _Fail(f"expected dict, got {_type_name(value)}")
-    return _enc_dict(value)
+        raise Invalid(f"expected dict, got {type_name(value)}")
+    return enc_dict(value)
 
 
 def _enc_pairs(value: Any) -> list[list[Any]]:
     # (value, count) pairs are written as two-element arrays: their shape is
     # fixed by the model, so a tuple tag on each would only add bytes.
     if not isinstance(value, tuple):
-        raise _Fail(f"expected a tuple of (value, count) pairs, got {_type_name(value)}")
+        raise Invalid(f"expected a tuple of (value, count) pairs, got {type_name(value)}")
     try:
-        return [[_enc(item), _enc_int(count)] for item, count in value]
-    except (_Fail, TypeError, ValueError):
+        return [[encode_tagged(item), _enc_int(count)] for item, count in value]
+    except (Invalid, TypeError, ValueError):
         pass
     # Something is wrong; find which pair, for the message.
     for i, pair in enumerate(value):
         try:
             if not isinstance(pair, tuple) or len(pair) != 2:
-                raise _Fail(f"expected a (value, count) pair, got {_short(pair)}")
-            _enc(pair[0])
+                raise Invalid(f"expected a (value, count) pair, got {short_repr(pair)}")
+            encode_tagged(pair[0])
             _enc_int(pair[1])
-        except _Fail as exc:
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
-    raise _Fail("expected a tuple of (value, count) pairs")  # pragma: no cover
+    raise Invalid("expected a tuple of (value, count) pairs")  # pragma: no cover
 
 
 def _dec_pairs(value: Any) -> tuple[tuple[Any, int], ...]:
-    entries = _want(value, list, "a list of [value, count] pairs")
+    entries = want_type(value, list, "a list of [value, count] pairs")
     out = []
     for i, entry in enumerate(entries):
         try:
             if type(entry) is not list or len(entry) != 2:
-                raise _Fail("expected a [value, count] pair")
-            out.append((_dec(entry[0]), _dec_int(entry[1])))
-        except _Fail as exc:
+                raise Invalid("expected a [value, count] pair")
+            out.append((decode_tagged(entry[0]), _dec_int(entry[1])))
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
     return tuple(out)
@@ -208,11 +208,11 @@ _INT = (_enc_int, _dec_int)
 _NUMBER = (_enc_number, _dec_number)
 _STR = (_enc_str, _dec_str)
 _BOOL = (_enc_bool, _dec_bool)
-_ANY = (_enc_any, _dec)
+_ANY = (_enc_any, decode_tagged)
 _DATETIME = (_enc_typed_datetime, _dec_typed_datetime)
 _PROPS = (_enc_props, _dec_props)
-_DATA_TYPE = _enum_kind(DataType, _DATA_TYPES, "data_type")
-_LOGICAL_TYPE = _enum_kind(LogicalType, _LOGICAL_TYPES, "logical_type")
+_DATA_TYPE = _enum_kind(DataType, DATA_TYPES, "data_type")
+_LOGICAL_TYPE = _enum_kind(LogicalType, LOGICAL_TYPES, "logical_type")
 
 _Spec = tuple[tuple[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]], ...]
 
@@ -241,11 +241,11 @@ def _record_kind(
 ) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     def enc(value: Any) -> dict[str, Any]:
         if type(value) is not cls:
-            raise _Fail(f"expected {cls.__name__}, got {_type_name(value)}")
-        return _encode_record(value, spec)
+            raise Invalid(f"expected {cls.__name__}, got {type_name(value)}")
+        return encode_record(value, spec)
 
     def dec(value: Any) -> Any:
-        return cls(**_decode_record(value, spec))
+        return cls(**decode_record(value, spec))
 
     return enc, dec
 
@@ -272,26 +272,26 @@ _FIELD = _record_kind(FieldMetadata, _FIELD_SPEC)
 
 def _enc_fields(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, tuple):
-        raise _Fail(f"expected a tuple of FieldMetadata, got {_type_name(value)}")
+        raise Invalid(f"expected a tuple of FieldMetadata, got {type_name(value)}")
     out = []
     encode = _FIELD[0]
     for i, f in enumerate(value):
         try:
             out.append(encode(f))
-        except _Fail as exc:
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
     return out
 
 
 def _dec_fields(value: Any) -> tuple[FieldMetadata, ...]:
-    entries = _want(value, list, "a list of fields")
+    entries = want_type(value, list, "a list of fields")
     decode = _FIELD[1]
     out = []
     for i, entry in enumerate(entries):
         try:
             out.append(decode(entry))
-        except _Fail as exc:
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
     return tuple(out)
@@ -307,47 +307,47 @@ _SCHEMA_SPEC: _Spec = (
     ("created_at", _DATETIME),
     ("updated_at", _DATETIME),
 )
-_SHELL_SPEC: _Spec = tuple(item for item in _SCHEMA_SPEC if item[0] != "fields")
+SHELL_SPEC: _Spec = tuple(item for item in _SCHEMA_SPEC if item[0] != "fields")
 _SCHEMA = _record_kind(SchemaMetadata, _SCHEMA_SPEC)
 
 
-def _encode_record(obj: Any, spec: _Spec) -> dict[str, Any]:
+def encode_record(obj: Any, spec: _Spec) -> dict[str, Any]:
     out = {}
     for name, (encode, _) in spec:
         try:
             out[name] = encode(getattr(obj, name))
-        except _Fail as exc:
+        except Invalid as exc:
             exc.parts.append(f".{name}")
             raise
     return out
 
 
-def _decode_record(value: Any, spec: _Spec, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def decode_record(value: Any, spec: _Spec, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     if type(value) is not dict:
-        raise _Fail(f"expected an object, got {_json_type(value)}")
+        raise Invalid(f"expected an object, got {json_type(value)}")
     if len(value) != len(spec) + len(extra):
         expected = {name for name, _ in spec} | set(extra)
-        raise _Fail(_key_problem(value.keys(), expected))
+        raise Invalid(key_problem(value.keys(), expected))
     kwargs = {}
     for name, (_, decode) in spec:
         if name not in value:
             expected = {n for n, _ in spec} | set(extra)
-            raise _Fail(_key_problem(value.keys(), expected))
+            raise Invalid(key_problem(value.keys(), expected))
         try:
             kwargs[name] = decode(value[name])
-        except _Fail as exc:
+        except Invalid as exc:
             exc.parts.append(f".{name}")
             raise
     return kwargs
 
 
-_MODEL_ENCODERS: dict[str, Callable[[Any], Any]] = {
+MODEL_ENCODERS: dict[str, Callable[[Any], Any]] = {
     "schema": _SCHEMA[0],
     "field": _FIELD[0],
     "field_stats": _FIELD_STATS[0],
     "schema_stats": _SCHEMA_STATS[0],
 }
-_MODEL_DECODERS: dict[str, Callable[[Any], Any]] = {
+MODEL_DECODERS: dict[str, Callable[[Any], Any]] = {
     "schema": _SCHEMA[1],
     "field": _FIELD[1],
     "field_stats": _FIELD_STATS[1],

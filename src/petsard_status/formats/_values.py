@@ -3,7 +3,7 @@
 Whatever JSON cannot say directly (non-finite floats, dates and times,
 decimals, bytes, tuples, dicts with non-string keys, the model's enums) is
 written as a tagged object ``{"$t": TAG, "v": ...}``; the tag table is in
-:mod:`petsard_status.metadata.codec`.  Encoding produces plain JSON structures
+:mod:`petsard_status.formats._metadata`.  Encoding produces plain JSON structures
 for the envelope to serialise; decoding takes what ``json.loads`` gave and
 refuses anything that is not exactly what encoding writes, so one value has
 one text.
@@ -23,12 +23,12 @@ from enum import Enum
 from itertools import pairwise
 from typing import Any
 
-from petsard_status.metadata._codec_messages import _Fail, _json_type, _short, _type_name
+from petsard_status.formats._messages import Invalid, json_type, short_repr, type_name
 from petsard_status.metadata.types import DataType, LogicalType, normalize_value
 
 # check_circular is off because the encoder only ever sees the fresh, acyclic
 # structures built here; a cyclic input is caught while building them.
-_encode_json = json.JSONEncoder(
+encode_json = json.JSONEncoder(
     sort_keys=True,
     separators=(",", ":"),
     ensure_ascii=False,
@@ -40,15 +40,15 @@ _NAN_TAG = {"$t": "float", "v": "nan"}
 _POS_INF_TAG = {"$t": "float", "v": "inf"}
 _NEG_INF_TAG = {"$t": "float", "v": "-inf"}
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-_DATA_TYPES = {member.value: member for member in DataType}
-_LOGICAL_TYPES = {member.value: member for member in LogicalType}
+DATA_TYPES = {member.value: member for member in DataType}
+LOGICAL_TYPES = {member.value: member for member in LogicalType}
 _FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})$")
 
 
 # --- generic values: encoding -------------------------------------------------------------
 
 
-def _enc(value: Any) -> Any:
+def encode_tagged(value: Any) -> Any:
     t = type(value)
     if t is str or t is int or t is bool or value is None:
         return value
@@ -67,8 +67,8 @@ def _enc(value: Any) -> Any:
 
 def _enc_list(value: list[Any]) -> list[Any]:
     try:
-        return [_enc(item) for item in value]
-    except _Fail as exc:
+        return [encode_tagged(item) for item in value]
+    except Invalid as exc:
         exc.parts.append(f"[{_first_failing(value)}]")
         raise
 
@@ -80,20 +80,20 @@ def _enc_tuple(value: tuple[Any, ...]) -> dict[str, Any]:
 def _first_failing(items: Any) -> int:
     for i, item in enumerate(items):
         try:
-            _enc(item)
-        except (_Fail, RecursionError):
+            encode_tagged(item)
+        except (Invalid, RecursionError):
             return i
     return -1  # pragma: no cover - only called after a failure
 
 
-def _enc_dict(value: dict[Any, Any]) -> dict[str, Any]:
+def enc_dict(value: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
             return _enc_map(value)
         try:
-            out[key] = _enc(item)
-        except _Fail as exc:
+            out[key] = encode_tagged(item)
+        except Invalid as exc:
             exc.parts.append(f"[{key!r}]")
             raise
     if "$t" in out:
@@ -105,13 +105,13 @@ def _enc_map(value: dict[Any, Any]) -> dict[str, Any]:
     entries = []
     for key, item in value.items():
         try:
-            encoded_key = _enc(key)
-        except _Fail as exc:
+            encoded_key = encode_tagged(key)
+        except Invalid as exc:
             exc.parts.append(f"<key {key!r}>")
             raise
         try:
-            encoded_item = _enc(item)
-        except _Fail as exc:
+            encoded_item = encode_tagged(item)
+        except Invalid as exc:
             exc.parts.append(f"[{key!r}]")
             raise
         entries.append((_key_token(encoded_key), encoded_key, encoded_item))
@@ -122,7 +122,7 @@ def _enc_map(value: dict[Any, Any]) -> dict[str, Any]:
     entries.sort(key=lambda entry: entry[0])
     for previous, current in pairwise(entries):
         if previous[0] == current[0]:
-            raise _Fail(f"two keys encode to the same value {current[0]}")
+            raise Invalid(f"two keys encode to the same value {current[0]}")
     return {"$t": "map", "v": [[k, v] for _, k, v in entries]}
 
 
@@ -134,14 +134,14 @@ def _key_token(encoded: Any) -> str:
         return str(encoded)
     if t is float:
         return repr(encoded)
-    return _encode_json(encoded)
+    return encode_json(encoded)
 
 
 def _enc_datetime(value: dt.datetime) -> dict[str, Any]:
-    return {"$t": "datetime", "v": _datetime_text(value)}
+    return {"$t": "datetime", "v": datetime_text(value)}
 
 
-def _datetime_text(value: dt.datetime) -> str:
+def datetime_text(value: dt.datetime) -> str:
     tz = value.tzinfo
     if tz is not None and type(tz) is not dt.timezone:
         offset = value.utcoffset()
@@ -184,7 +184,7 @@ def _enc_logical_type(value: LogicalType) -> dict[str, Any]:
 _ENCODERS: dict[type, Callable[[Any], Any]] = {
     list: _enc_list,
     tuple: _enc_tuple,
-    dict: _enc_dict,
+    dict: enc_dict,
     dt.datetime: _enc_datetime,
     dt.date: _enc_date,
     dt.time: _enc_time,
@@ -199,13 +199,13 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
 def _enc_other(value: Any) -> Any:
     """Subclasses of the plain types, numpy and pandas scalars; refuse the rest."""
     if isinstance(value, Enum):
-        raise _Fail(
-            f"cannot encode enum {_type_name(value)}: only DataType and LogicalType are "
+        raise Invalid(
+            f"cannot encode enum {type_name(value)}: only DataType and LogicalType are "
             "known; store its .value instead"
         )
     if isinstance(value, (set, frozenset)):
-        raise _Fail(
-            f"cannot encode a {_type_name(value)}: JSON has no sets; use a sorted list "
+        raise Invalid(
+            f"cannot encode a {type_name(value)}: JSON has no sets; use a sorted list "
             "or tuple"
         )
     if isinstance(value, list):
@@ -213,13 +213,13 @@ def _enc_other(value: Any) -> Any:
     if isinstance(value, tuple):
         return _enc_tuple(value)
     if isinstance(value, dict):
-        return _enc_dict(dict(value))
+        return enc_dict(dict(value))
     normalized = normalize_value(value)
     if normalized is not value and (
         normalized is None or type(normalized) in _ENCODERS or type(normalized) in _SCALARS
     ):
-        return _enc(normalized)
-    raise _Fail(f"cannot encode a value of type {_type_name(value)}")
+        return encode_tagged(normalized)
+    raise Invalid(f"cannot encode a value of type {type_name(value)}")
 
 
 _SCALARS = frozenset({str, int, bool, float})
@@ -228,7 +228,7 @@ _SCALARS = frozenset({str, int, bool, float})
 # --- generic values: decoding -------------------------------------------------------------
 
 
-def _dec(value: Any) -> Any:
+def decode_tagged(value: Any) -> Any:
     t = type(value)
     if t is str or t is int or t is bool or value is None:
         return value
@@ -242,16 +242,16 @@ def _dec(value: Any) -> Any:
         if value - value == 0.0:
             return value
         # A number too large for a float (1e999) reads as inf: not canonical.
-        raise _Fail("a number out of the range of a float; non-finite floats must be tagged")
-    raise _Fail(f"unexpected {t.__name__}")  # pragma: no cover - json gives no other type
+        raise Invalid("a number out of the range of a float; non-finite floats must be tagged")
+    raise Invalid(f"unexpected {t.__name__}")  # pragma: no cover - json gives no other type
 
 
 def _dec_list(value: list[Any]) -> list[Any]:
     out = []
     for i, item in enumerate(value):
         try:
-            out.append(_dec(item))
-        except _Fail as exc:
+            out.append(decode_tagged(item))
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
     return out
@@ -261,8 +261,8 @@ def _dec_object(value: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, item in value.items():
         try:
-            out[key] = _dec(item)
-        except _Fail as exc:
+            out[key] = decode_tagged(item)
+        except Invalid as exc:
             exc.parts.append(f"[{key!r}]")
             raise
     return out
@@ -271,46 +271,46 @@ def _dec_object(value: dict[str, Any]) -> dict[str, Any]:
 def _dec_tagged(value: dict[str, Any]) -> Any:
     tag = value["$t"]
     if len(value) != 2 or "v" not in value:
-        raise _Fail(
+        raise Invalid(
             f"a tagged value must have exactly the keys '$t' and 'v', got {sorted(value)}"
         )
     decoder = _TAG_DECODERS.get(tag) if type(tag) is str else None
     if decoder is None:
-        raise _Fail(f"unknown tag {_short(tag)}")
+        raise Invalid(f"unknown tag {short_repr(tag)}")
     try:
         return decoder(value["v"])
-    except _Fail as exc:
+    except Invalid as exc:
         exc.parts.append(".v")
         raise
 
 
-def _want(value: Any, t: type, what: str) -> Any:
+def want_type(value: Any, t: type, what: str) -> Any:
     if type(value) is not t:
-        raise _Fail(f"expected {what}, got {_json_type(value)}")
+        raise Invalid(f"expected {what}, got {json_type(value)}")
     return value
 
 
 def _dec_float(v: Any) -> float:
-    text = _want(v, str, 'one of "nan", "inf", "-inf"')
+    text = want_type(v, str, 'one of "nan", "inf", "-inf"')
     result = _SPECIAL_FLOATS.get(text)
     if result is None:
-        raise _Fail(f'expected one of "nan", "inf", "-inf", got {_short(text)}')
+        raise Invalid(f'expected one of "nan", "inf", "-inf", got {short_repr(text)}')
     return result
 
 
 def _dec_datetime(v: Any) -> dt.datetime:
-    return _parse_iso(dt.datetime, _want(v, str, "an ISO 8601 datetime string"), "datetime")
+    return parse_iso(dt.datetime, want_type(v, str, "an ISO 8601 datetime string"), "datetime")
 
 
 def _dec_date(v: Any) -> dt.date:
-    return _parse_iso(dt.date, _want(v, str, "an ISO 8601 date string"), "date")
+    return parse_iso(dt.date, want_type(v, str, "an ISO 8601 date string"), "date")
 
 
 def _dec_time(v: Any) -> dt.time:
-    return _parse_iso(dt.time, _want(v, str, "an ISO 8601 time string"), "time")
+    return parse_iso(dt.time, want_type(v, str, "an ISO 8601 time string"), "time")
 
 
-def _parse_iso(cls: Any, text: str, what: str) -> Any:
+def parse_iso(cls: Any, text: str, what: str) -> Any:
     try:
         match = _FRACTIONAL_OFFSET.search(text) if cls is not dt.date else None
         if match is None:
@@ -327,75 +327,75 @@ def _parse_iso(cls: Any, text: str, what: str) -> Any:
         )
         return base.replace(tzinfo=dt.timezone(-offset if sign == "-" else offset))
     except (ValueError, TypeError, OverflowError):
-        raise _Fail(f"bad ISO 8601 {what} {_short(text)}") from None
+        raise Invalid(f"bad ISO 8601 {what} {short_repr(text)}") from None
 
 
 def _dec_timedelta(v: Any) -> dt.timedelta:
     if type(v) is not list or len(v) != 3 or any(type(x) is not int for x in v):
-        raise _Fail("expected [days, seconds, microseconds] as three integers")
+        raise Invalid("expected [days, seconds, microseconds] as three integers")
     try:
         return dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
     except OverflowError:
-        raise _Fail(f"timedelta out of range: {v}") from None
+        raise Invalid(f"timedelta out of range: {v}") from None
 
 
 def _dec_decimal(v: Any) -> Decimal:
-    text = _want(v, str, "a decimal number as a string")
+    text = want_type(v, str, "a decimal number as a string")
     try:
         return Decimal(text)
     except (InvalidOperation, ValueError):
-        raise _Fail(f"bad decimal {_short(text)}") from None
+        raise Invalid(f"bad decimal {short_repr(text)}") from None
 
 
 def _dec_bytes(v: Any) -> bytes:
-    text = _want(v, str, "a base64 string")
+    text = want_type(v, str, "a base64 string")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise _Fail("bad base64") from None
+        raise Invalid("bad base64") from None
 
 
 def _dec_tuple(v: Any) -> tuple[Any, ...]:
-    return tuple(_dec_list(_want(v, list, "a list")))
+    return tuple(_dec_list(want_type(v, list, "a list")))
 
 
 def _dec_dict(v: Any) -> dict[str, Any]:
-    return _dec_object(_want(v, dict, "an object"))
+    return _dec_object(want_type(v, dict, "an object"))
 
 
 def _dec_map(v: Any) -> dict[Any, Any]:
-    entries = _want(v, list, "a list of [key, value] pairs")
+    entries = want_type(v, list, "a list of [key, value] pairs")
     out: dict[Any, Any] = {}
     for i, entry in enumerate(entries):
         try:
             if type(entry) is not list or len(entry) != 2:
-                raise _Fail("expected a [key, value] pair")
-            key = _dec(entry[0])
+                raise Invalid("expected a [key, value] pair")
+            key = decode_tagged(entry[0])
             try:
                 hash(key)
             except TypeError:
-                raise _Fail(f"a map key must be hashable, got {_type_name(key)}") from None
+                raise Invalid(f"a map key must be hashable, got {type_name(key)}") from None
             if key in out:
-                raise _Fail(f"duplicate map key {key!r}")
-            out[key] = _dec(entry[1])
-        except _Fail as exc:
+                raise Invalid(f"duplicate map key {key!r}")
+            out[key] = decode_tagged(entry[1])
+        except Invalid as exc:
             exc.parts.append(f"[{i}]")
             raise
     return out
 
 
 def _dec_data_type(v: Any) -> DataType:
-    return _enum_member(_DATA_TYPES, v, "data_type")
+    return enum_member(DATA_TYPES, v, "data_type")
 
 
 def _dec_logical_type(v: Any) -> LogicalType:
-    return _enum_member(_LOGICAL_TYPES, v, "logical_type")
+    return enum_member(LOGICAL_TYPES, v, "logical_type")
 
 
-def _enum_member(members: dict[str, Any], v: Any, what: str) -> Any:
+def enum_member(members: dict[str, Any], v: Any, what: str) -> Any:
     member = members.get(v) if type(v) is str else None
     if member is None:
-        raise _Fail(f"unknown {what} {_short(v)}; known: {', '.join(members)}")
+        raise Invalid(f"unknown {what} {short_repr(v)}; known: {', '.join(members)}")
     return member
 
 

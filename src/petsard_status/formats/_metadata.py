@@ -53,35 +53,34 @@ format version or kind this package does not know) or
 (``value.fields[3].stats.quantiles``).
 
 This module holds the public functions and the envelope; plain values are
-encoded in ``_jsonvalues``, the model's attributes in ``_model_codec``, and
+encoded in ``_values``, the model's attributes in ``_model``, and
 failures are located and worded in ``_codec_messages``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from petsard_status.errors import SerializationError, UnknownFormatError
-from petsard_status.metadata._codec_messages import (
-    _class_name,
-    _Fail,
-    _json_type,
-    _key_problem,
-    _short,
-    _type_name,
+from petsard_status.formats._common import hash_bytes, strict_loads
+from petsard_status.formats._messages import (
+    Invalid,
+    class_name,
+    json_type,
+    key_problem,
+    short_repr,
+    type_name,
 )
-from petsard_status.metadata._jsonvalues import _dec, _enc, _encode_json
-from petsard_status.metadata._model_codec import (
-    _MODEL_DECODERS,
-    _MODEL_ENCODERS,
-    _SHELL_SPEC,
-    _decode_record,
-    _encode_record,
+from petsard_status.formats._model import (
+    MODEL_DECODERS,
+    MODEL_ENCODERS,
+    SHELL_SPEC,
+    decode_record,
+    encode_record,
 )
+from petsard_status.formats._values import decode_tagged, encode_json, encode_tagged
 from petsard_status.metadata.types import (
     FieldMetadata,
     FieldStats,
@@ -138,9 +137,9 @@ def to_json(
     if kind is None:
         raise SerializationError(
             f"to_json encodes SchemaMetadata, FieldMetadata, FieldStats or SchemaStats, "
-            f"not {_type_name(obj)}; use dumps_value for plain values"
+            f"not {type_name(obj)}; use dumps_value for plain values"
         )
-    return _finish(kind, lambda: _MODEL_ENCODERS[kind](obj), max_bytes)
+    return _finish(kind, lambda: MODEL_ENCODERS[kind](obj), max_bytes)
 
 
 def from_json(
@@ -160,10 +159,10 @@ def from_json(
         raise SerializationError(f"document: a {kind!r} document; read it with {hint}")
     if expected is not None and not (isinstance(expected, type) and issubclass(cls, expected)):
         raise SerializationError(
-            f"document: expected a {_class_name(expected)} document, got kind {kind!r} "
+            f"document: expected a {class_name(expected)} document, got kind {kind!r} "
             f"({cls.__name__})"
         )
-    return _guard(lambda: _MODEL_DECODERS[kind](value))
+    return _guard(lambda: MODEL_DECODERS[kind](value))
 
 
 def dumps_value(value: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -175,7 +174,7 @@ def dumps_value(value: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     (written as the Python values they stand for).  Lists stay lists and tuples
     stay tuples.
     """
-    return _finish("value", lambda: _enc(value), max_bytes)
+    return _finish("value", lambda: encode_tagged(value), max_bytes)
 
 
 def loads_value(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
@@ -184,13 +183,12 @@ def loads_value(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any
     if kind != "value":
         hint = "schema_from_shell" if kind == "schema_shell" else "from_json"
         raise SerializationError(f"document: a {kind!r} document; read it with {hint}")
-    return _guard(lambda: _dec(value))
+    return _guard(lambda: decode_tagged(value))
 
 
 def content_hash(text: str | bytes) -> str:
     """Hex BLAKE2b (16-byte digest) of the UTF-8 bytes of ``text``: a document's address."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return hash_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
 
 
 def schema_shell_to_json(
@@ -206,7 +204,7 @@ def schema_shell_to_json(
     """
     if type(schema) is not SchemaMetadata:
         raise SerializationError(
-            f"schema_shell_to_json expects a SchemaMetadata, not {_type_name(schema)}"
+            f"schema_shell_to_json expects a SchemaMetadata, not {type_name(schema)}"
         )
     refs = list(field_refs)
     if len(refs) != len(schema.fields):
@@ -216,10 +214,10 @@ def schema_shell_to_json(
         )
     for i, ref in enumerate(refs):
         if type(ref) is not str:
-            raise SerializationError(f"field_refs[{i}]: expected str, got {_type_name(ref)}")
+            raise SerializationError(f"field_refs[{i}]: expected str, got {type_name(ref)}")
 
     def build() -> dict[str, Any]:
-        value = _encode_record(schema, _SHELL_SPEC)
+        value = encode_record(schema, SHELL_SPEC)
         value["field_refs"] = refs
         return value
 
@@ -245,13 +243,13 @@ def schema_from_shell(
     def build() -> SchemaMetadata:
         refs = _shell_refs(value)
         if len(refs) != len(field_list):
-            raise _Fail(
+            raise Invalid(
                 f"the shell refers to {len(refs)} fields but {len(field_list)} were given"
             )
         for i, f in enumerate(field_list):
             if type(f) is not FieldMetadata:
-                raise _Fail(f"fields[{i}]: expected FieldMetadata, got {_type_name(f)}")
-        kwargs = _decode_record(value, _SHELL_SPEC, extra=("field_refs",))
+                raise Invalid(f"fields[{i}]: expected FieldMetadata, got {type_name(f)}")
+        kwargs = decode_record(value, SHELL_SPEC, extra=("field_refs",))
         return SchemaMetadata(fields=tuple(field_list), **kwargs)
 
     return _guard(build)
@@ -263,10 +261,10 @@ def schema_from_shell(
 def _finish(kind: str, build: Callable[[], Any], max_bytes: int) -> str:
     try:
         value = build()
-        text = _encode_json(
+        text = encode_json(
             {"format": FORMAT, "version": VERSION, "kind": kind, "value": value}
         )
-    except _Fail as exc:
+    except Invalid as exc:
         raise SerializationError(f"{exc.at('value')}: {exc.message}") from None
     except RecursionError:
         raise SerializationError(
@@ -314,48 +312,39 @@ def _open(text: Any, max_bytes: int) -> tuple[str, Any]:
                 ) from None
     else:
         raise SerializationError(
-            f"document: expected str or bytes, got {_type_name(text)}"
+            f"document: expected str or bytes, got {type_name(text)}"
         )
-    try:
-        doc = json.loads(
-            text, object_pairs_hook=_unique_pairs, parse_constant=_reject_constant
-        )
-    except _Fail as exc:
-        raise SerializationError(f"document: {exc.message}") from None
-    except RecursionError:
-        raise SerializationError("document: nested too deeply") from None
-    except ValueError as exc:
-        raise SerializationError(f"document: not valid JSON ({exc})") from None
+    doc = strict_loads(text, what="document", error=SerializationError)
     if _SURROGATE_ESCAPE.search(text):
         try:
-            _encode_json(doc).encode("utf-8")
+            encode_json(doc).encode("utf-8")
         except (UnicodeEncodeError, ValueError, RecursionError):
             raise SerializationError(
                 "document: a \\u escape makes a lone surrogate, which is not UTF-8 text"
             ) from None
     if type(doc) is not dict:
         raise UnknownFormatError(
-            f"not a {FORMAT} document: expected a JSON object, got {_json_type(doc)}"
+            f"not a {FORMAT} document: expected a JSON object, got {json_type(doc)}"
         )
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise UnknownFormatError(
-            f"not a {FORMAT} document (format is {_short(fmt)})"
+            f"not a {FORMAT} document (format is {short_repr(fmt)})"
         )
     version = doc.get("version")
     if type(version) is not int or version != VERSION:
         raise UnknownFormatError(
-            f"{FORMAT} version {_short(version)} is not known to this version of "
+            f"{FORMAT} version {short_repr(version)} is not known to this version of "
             f"petsard-status (it reads version {VERSION}); upgrade petsard-status"
         )
     kind = doc.get("kind")
     if type(kind) is not str or kind not in _KINDS:
         raise UnknownFormatError(
-            f"{FORMAT} document kind {_short(kind)} is unknown; known kinds: "
+            f"{FORMAT} document kind {short_repr(kind)} is unknown; known kinds: "
             f"{', '.join(sorted(_KINDS))}"
         )
     if doc.keys() != _ENVELOPE_KEYS:
-        raise SerializationError(f"document: {_key_problem(doc.keys(), _ENVELOPE_KEYS)}")
+        raise SerializationError(f"document: {key_problem(doc.keys(), _ENVELOPE_KEYS)}")
     return kind, doc["value"]
 
 
@@ -370,15 +359,15 @@ def _open_shell(text: Any, max_bytes: int) -> Any:
 
 def _shell_refs(value: Any) -> list[str]:
     if type(value) is not dict:
-        raise _Fail(f"expected an object, got {_json_type(value)}")
+        raise Invalid(f"expected an object, got {json_type(value)}")
     refs = value.get("field_refs")
     if type(refs) is not list:
-        fail = _Fail(f"expected a list of strings, got {_json_type(refs)}")
+        fail = Invalid(f"expected a list of strings, got {json_type(refs)}")
         fail.parts.append(".field_refs")
         raise fail
     for i, ref in enumerate(refs):
         if type(ref) is not str:
-            fail = _Fail(f"expected a string, got {_json_type(ref)}")
+            fail = Invalid(f"expected a string, got {json_type(ref)}")
             fail.parts.append(f".field_refs[{i}]")
             raise fail
     return list(refs)
@@ -388,7 +377,7 @@ def _guard(build: Callable[[], Any]) -> Any:
     """Run a decoder, turning any failure into SerializationError with its path."""
     try:
         return build()
-    except _Fail as exc:
+    except Invalid as exc:
         raise SerializationError(f"{exc.at('value')}: {exc.message}") from None
     except RecursionError:
         raise SerializationError("value: nested too deeply") from None
@@ -396,20 +385,3 @@ def _guard(build: Callable[[], Any]) -> Any:
         # The model's own checks (a constructor, normalisation) may reject what the
         # shape checks let through; a caller must only ever see the package's errors.
         raise SerializationError(f"value: {type(exc).__name__}: {exc}") from exc
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of duplicate keys; two texts meaning one value
-    # would defeat content addressing, so duplicates are an error.
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Fail(f"duplicate key {_short(key)} in an object")
-            seen.add(key)
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Fail(f"bare {name} is not JSON; non-finite floats must be tagged")

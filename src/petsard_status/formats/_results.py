@@ -8,7 +8,6 @@ once however many results contain it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import reprlib
 from dataclasses import dataclass, field
@@ -17,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
-from petsard_status.metadata.codec import dumps_value, loads_value
-from petsard_status.store.frames import decode_frame, encode_frame
+from petsard_status.formats._common import check_envelope, hash_bytes, strict_loads
+from petsard_status.formats._frames import decode_frame, encode_frame
+from petsard_status.formats._metadata import dumps_value, loads_value
 
 TREE_FORMAT = "petsard-status/result"
 TREE_VERSION = 1
@@ -33,10 +33,6 @@ _SHORT.maxstring = _SHORT.maxother = 80
 # (deciding before encoding saves encoding twice), so equal frames still give
 # equal bytes.
 COMPRESS_CELLS = 100_000
-
-
-def hash_bytes(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -116,18 +112,10 @@ def tree_frame_refs(tree: bytes) -> list[str]:
 
 
 def _parse_tree(tree: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(tree)
-    except (ValueError, RecursionError) as exc:
-        raise CorruptDataError(f"a stored result tree is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict) or set(doc) != {"format", "version", "root"}:
-        raise CorruptDataError("a stored result tree has the wrong shape")
-    if doc["format"] != TREE_FORMAT or doc["version"] != TREE_VERSION:
-        raise CorruptDataError(
-            f"a stored result tree has format {doc['format']!r} version {doc['version']!r}; "
-            f"this package reads {TREE_FORMAT!r} version {TREE_VERSION}"
-        )
-    return doc
+    doc = strict_loads(tree, what="a stored result tree", error=CorruptDataError)
+    return check_envelope(doc, fmt=TREE_FORMAT, versions={TREE_VERSION},
+                          what="a stored result tree", error=CorruptDataError,
+                          keys=("format", "version", "root"))
 
 
 def decode_result(tree: bytes, load_blob: Any) -> Any:

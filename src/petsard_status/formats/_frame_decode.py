@@ -1,6 +1,6 @@
 """Arrow arrays + a validated manifest -> DataFrame: the work of ``decode_frame``.
 
-The manifest is first turned into a :class:`_Plan` (every descriptor checked
+The manifest is first turned into a :class:`Plan` (every descriptor checked
 against the allow-list, the index and column labels checked for shape), so
 the Arrow schema can be compared with what the plan expects before any
 buffer is read.  Columns are then rebuilt from the Arrow buffers alone and
@@ -19,29 +19,29 @@ import pandas as pd
 import pyarrow as pa
 
 from petsard_status.errors import CorruptDataError
-from petsard_status.store._frame_manifest import (
-    _CATEGORY,
-    _DEFAULT_STR,
-    _INT_NAT,
-    _MASKED,
-    _NULL_VALUE,
-    _NUMPY,
-    _OBJECT_STR,
-    _STRING_DTYPES,
-    _STRINGS,
-    _TEMPORAL_RE,
-    _check_column_index,
-    _check_freq,
-    _check_range,
-    _expect_bool,
-    _expect_int,
-    _expect_keys,
-    _expect_label,
-    _expect_list,
-    _Kind,
-    _kind_from_slot,
-    _labels_kind,
-    _tz_from_descriptor,
+from petsard_status.formats._frame_manifest import (
+    CATEGORY,
+    DEFAULT_STR,
+    INT_NAT,
+    MASKED,
+    NULL_VALUE,
+    NUMPY,
+    OBJECT_STR,
+    STRING_DTYPES,
+    STRINGS,
+    TEMPORAL_RE,
+    Kind,
+    check_column_index,
+    check_freq,
+    check_range,
+    expect_bool,
+    expect_int,
+    expect_keys,
+    expect_label,
+    expect_list,
+    kind_from_slot,
+    labels_kind,
+    tz_from_descriptor,
 )
 
 try:
@@ -60,7 +60,7 @@ except ImportError:  # pandas 2.2 and 2.3: the function is new in pandas 3
         return pd.DataFrame._from_mgr(manager, manager.axes)
 
 
-def _column_index_from_spec(spec: dict[str, Any], labels: list[Any]) -> pd.Index:
+def column_index_from_spec(spec: dict[str, Any], labels: list[Any]) -> pd.Index:
     if spec["kind"] == "range":
         index = pd.RangeIndex(spec["start"], spec["stop"], spec["step"], name=spec["name"])
         # Lengths first: a forged range may be far too long to list.
@@ -79,7 +79,7 @@ def _column_index_from_spec(spec: dict[str, Any], labels: list[Any]) -> pd.Index
     if dtype == "str":
         if any(label is not None and type(label) is not str for label in labels):
             raise CorruptDataError("frame manifest: str column labels hold a non-string")
-        return pd.Index(labels, dtype=_DEFAULT_STR, name=spec["name"])
+        return pd.Index(labels, dtype=DEFAULT_STR, name=spec["name"])
     allowed = {"b": (bool,), "f": (int, float)}.get(np.dtype(dtype).kind, (int,))
     if any(type(label) not in allowed for label in labels):
         raise CorruptDataError(f"frame manifest: {dtype} column labels hold another type")
@@ -90,65 +90,65 @@ def _column_index_from_spec(spec: dict[str, Any], labels: list[Any]) -> pd.Index
 
 
 @dataclass
-class _Plan:
+class Plan:
     rows: int
-    columns: list[tuple[Any, _Kind]]
+    columns: list[tuple[Any, Kind]]
     column_index: dict[str, Any]
     index: dict[str, Any]
-    index_kinds: list[tuple[Any, _Kind]]
+    index_kinds: list[tuple[Any, Kind]]
     freqs: list[Any]
     allows_duplicate_labels: bool
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> _Plan:
-        _expect_keys(
+    def from_manifest(cls, manifest: dict[str, Any]) -> Plan:
+        expect_keys(
             manifest,
             {"format", "version", "rows", "columns", "column_index", "index", "flags"},
             "top level",
         )
-        rows = _expect_int(manifest["rows"], "rows", 0)
+        rows = expect_int(manifest["rows"], "rows", 0)
         columns = [
-            _kind_from_slot(slot, f"column {pos}")
-            for pos, slot in enumerate(_expect_list(manifest["columns"], "columns"))
+            kind_from_slot(slot, f"column {pos}")
+            for pos, slot in enumerate(expect_list(manifest["columns"], "columns"))
         ]
-        column_index = _check_column_index(manifest["column_index"])
+        column_index = check_column_index(manifest["column_index"])
         index = manifest["index"]
         if not isinstance(index, dict):
             raise CorruptDataError("frame manifest: index is not an object")
-        index_kinds: list[tuple[Any, _Kind]] = []
+        index_kinds: list[tuple[Any, Kind]] = []
         freqs: list[Any] = []
         kind = index.get("kind")
         if kind == "range":
-            _check_range(index, "index")
+            check_range(index, "index")
             if len(range(index["start"], index["stop"], index["step"])) != rows:
                 raise CorruptDataError("frame manifest: range index length differs from rows")
         elif kind == "levels":
-            _expect_keys(index, {"kind", "levels", "freq"}, "index")
-            levels = _expect_list(index["levels"], "index levels")
+            expect_keys(index, {"kind", "levels", "freq"}, "index")
+            levels = expect_list(index["levels"], "index levels")
             if len(levels) != 1:
                 raise CorruptDataError("frame manifest: a flat index must have one level")
-            index_kinds.append(_kind_from_slot(levels[0], "index"))
-            freqs.append(_check_freq(index["freq"], index_kinds[0][1], "index"))
+            index_kinds.append(kind_from_slot(levels[0], "index"))
+            freqs.append(check_freq(index["freq"], index_kinds[0][1], "index"))
         elif kind == "multi":
-            _expect_keys(index, {"kind", "levels"}, "index")
-            levels = _expect_list(index["levels"], "index levels")
+            expect_keys(index, {"kind", "levels"}, "index")
+            levels = expect_list(index["levels"], "index levels")
             if len(levels) < 2:
                 raise CorruptDataError("frame manifest: a MultiIndex needs at least two levels")
             for pos, level in enumerate(levels):
                 where = f"index level {pos}"
-                _expect_keys(level, {"name", "values", "freq"}, where)
-                values = _labels_kind(level["values"], where)
-                freqs.append(_check_freq(level["freq"], values, where))
+                expect_keys(level, {"name", "values", "freq"}, where)
+                values = labels_kind(level["values"], where)
+                freqs.append(check_freq(level["freq"], values, where))
                 arrow_type = pa.dictionary(pa.int64(), values.arrow_type)
                 index_kinds.append(
                     (
-                        _expect_label(level["name"], where + " name"),
-                        _Kind("level", arrow_type, True, categories=values),
+                        expect_label(level["name"], where + " name"),
+                        Kind("level", arrow_type, True, categories=values),
                     )
                 )
         else:
             raise CorruptDataError(f"frame manifest: index kind {kind!r} is unknown")
-        flags = _expect_keys(manifest["flags"], {"allows_duplicate_labels"}, "flags")
+        flags = expect_keys(manifest["flags"], {"allows_duplicate_labels"}, "flags")
         return cls(
             rows=rows,
             columns=columns,
@@ -156,7 +156,7 @@ class _Plan:
             index=index,
             index_kinds=index_kinds,
             freqs=freqs,
-            allows_duplicate_labels=_expect_bool(
+            allows_duplicate_labels=expect_bool(
                 flags["allows_duplicate_labels"], "allows_duplicate_labels"
             ),
         )
@@ -178,7 +178,7 @@ class _Plan:
             companion = next(fields) if kind.companion else None
             values.append(_decode_slot(array, companion, kind, f"column {pos}"))
         index = self._build_index(fields)
-        columns = _column_index_from_spec(self.column_index, [name for name, _ in self.columns])
+        columns = column_index_from_spec(self.column_index, [name for name, _ in self.columns])
         frame = _assemble(values, index, columns, self.rows)
         if not self.allows_duplicate_labels:
             frame = frame.set_flags(allows_duplicate_labels=False)
@@ -209,7 +209,7 @@ class _Plan:
 # -- Arrow array -> pandas array
 
 
-def _decode_slot(array: pa.Array, companion: pa.Array | None, kind: _Kind, where: str) -> Any:
+def _decode_slot(array: pa.Array, companion: pa.Array | None, kind: Kind, where: str) -> Any:
     if not kind.nullable and array.null_count:
         raise CorruptDataError(f"frame blob: {where} of dtype {kind.descriptor} holds nulls")
     decoder = _DECODERS.get(kind.descriptor) or _decode_temporal
@@ -231,14 +231,14 @@ def _missing(array: pa.Array) -> np.ndarray:
     return np.array(array.is_null(), dtype=bool)
 
 
-def _decode_numpy(array: pa.Array, companion: Any, kind: _Kind) -> np.ndarray:
+def _decode_numpy(array: pa.Array, companion: Any, kind: Kind) -> np.ndarray:
     if kind.descriptor == "bool":
         return np.array(array, dtype=bool)
     return _primitive(array, np.dtype(kind.descriptor))
 
 
-def _decode_masked(array: pa.Array, companion: Any, kind: _Kind) -> Any:
-    numpy_name = _MASKED[kind.descriptor][0]
+def _decode_masked(array: pa.Array, companion: Any, kind: Kind) -> Any:
+    numpy_name = MASKED[kind.descriptor][0]
     missing = _missing(array)
     if numpy_name == "bool":
         data = np.array(array.fill_null(False), dtype=bool)
@@ -249,15 +249,15 @@ def _decode_masked(array: pa.Array, companion: Any, kind: _Kind) -> Any:
     return pd.arrays.IntegerArray(data, missing, copy=False)
 
 
-def _decode_string(array: pa.Array, companion: Any, kind: _Kind) -> Any:
-    if _STRINGS[kind.descriptor][0] == "pyarrow":
+def _decode_string(array: pa.Array, companion: Any, kind: Kind) -> Any:
+    if STRINGS[kind.descriptor][0] == "pyarrow":
         # A copy, so that the frame does not keep the whole blob alive.
         array = pa.concat_arrays([array])
     # Never None here: _kind_from_descriptor refuses flavours this pandas lacks.
-    return _STRING_DTYPES[kind.descriptor].__from_arrow__(array)  # type: ignore[union-attr]
+    return STRING_DTYPES[kind.descriptor].__from_arrow__(array)  # type: ignore[union-attr]
 
 
-def _decode_object_str(array: pa.Array, companion: pa.Array | None, kind: _Kind) -> np.ndarray:
+def _decode_object_str(array: pa.Array, companion: pa.Array | None, kind: Kind) -> np.ndarray:
     values = np.empty(len(array), dtype=object)
     values[:] = array.to_numpy(zero_copy_only=False)
     if array.null_count == 0:
@@ -271,25 +271,25 @@ def _decode_object_str(array: pa.Array, companion: pa.Array | None, kind: _Kind)
         marks = codes[missing]
         if not np.isin(marks, (1, 2, 3)).all() or codes[~missing].any():
             raise CorruptDataError("frame blob: null markers of an object column are invalid")
-        for code, marker in _NULL_VALUE.items():
+        for code, marker in NULL_VALUE.items():
             values[missing & (codes == code)] = marker
     elif kind.nulls != "none":
         values[missing] = np.nan if kind.nulls == "nan" else pd.NA
     return values
 
 
-def _decode_temporal(array: pa.Array, companion: Any, kind: _Kind) -> Any:
-    family, unit, tz = _TEMPORAL_RE.fullmatch(kind.descriptor).groups()  # type: ignore[union-attr]
+def _decode_temporal(array: pa.Array, companion: Any, kind: Kind) -> Any:
+    family, unit, tz = TEMPORAL_RE.fullmatch(kind.descriptor).groups()  # type: ignore[union-attr]
     i8 = _primitive(array, np.dtype(np.int64))
     if array.null_count:
-        i8 = np.where(_missing(array), _INT_NAT, i8)
+        i8 = np.where(_missing(array), INT_NAT, i8)
     code = "M8" if family == "datetime64" else "m8"
     values = i8.view(f"{code}[{unit}]")
     if tz is None:
         return values
     # Stored values are UTC instants; localising to UTC is exact and also
     # gives a writable copy, after which converting only swaps the zone.
-    return pd.DatetimeIndex(values).tz_localize("UTC").tz_convert(_tz_from_descriptor(tz)).array
+    return pd.DatetimeIndex(values).tz_localize("UTC").tz_convert(tz_from_descriptor(tz)).array
 
 
 def _codes(array: pa.DictionaryArray) -> np.ndarray:
@@ -299,7 +299,7 @@ def _codes(array: pa.DictionaryArray) -> np.ndarray:
     return np.array(indices, dtype=np.int64)
 
 
-def _decode_category(array: pa.DictionaryArray, companion: Any, kind: _Kind) -> Any:
+def _decode_category(array: pa.DictionaryArray, companion: Any, kind: Kind) -> Any:
     assert kind.categories is not None
     categories = _to_index(_decode_slot(array.dictionary, None, kind.categories, "categories"))
     dtype = pd.CategoricalDtype(categories, ordered=kind.ordered)
@@ -317,12 +317,12 @@ def _to_index(values: Any, name: Any = None, freq: Any = None) -> pd.Index:
     return pd.DatetimeIndex(values, freq=freq, name=name, copy=copy)
 
 
-_DECODERS: Final[dict[str, Callable[[pa.Array, Any, _Kind], Any]]] = {
-    **dict.fromkeys(_NUMPY, _decode_numpy),
-    **dict.fromkeys(_MASKED, _decode_masked),
-    **dict.fromkeys(_STRINGS, _decode_string),
-    _OBJECT_STR: _decode_object_str,
-    _CATEGORY: _decode_category,
+_DECODERS: Final[dict[str, Callable[[pa.Array, Any, Kind], Any]]] = {
+    **dict.fromkeys(NUMPY, _decode_numpy),
+    **dict.fromkeys(MASKED, _decode_masked),
+    **dict.fromkeys(STRINGS, _decode_string),
+    OBJECT_STR: _decode_object_str,
+    CATEGORY: _decode_category,
 }
 
 

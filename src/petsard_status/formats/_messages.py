@@ -1,6 +1,6 @@
 """How the codec reports a failure: where it is, and what it is in words.
 
-A failure deep inside a value raises :class:`_Fail`, and every container on the
+A failure deep inside a value raises :class:`Invalid`, and every container on the
 way out adds its step (``.fields``, ``[3]``, ``.stats``), so the public functions
 can name the exact place (``value.fields[3].stats.quantiles``) without passing
 a path down through every call.
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from petsard_status.formats._common import short_repr
 
-class _Fail(Exception):
+
+class Invalid(Exception):
     """Internal: a failure deep inside a value, collecting its path on the way out."""
 
     def __init__(self, message: str) -> None:
@@ -23,17 +25,17 @@ class _Fail(Exception):
         return root + "".join(reversed(self.parts))
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     t = type(value)
     module = t.__module__
     return t.__qualname__ if module == "builtins" else f"{module}.{t.__qualname__}"
 
 
-def _class_name(cls: Any) -> str:
+def class_name(cls: Any) -> str:
     return getattr(cls, "__name__", repr(cls))
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     return {
         dict: "an object",
         list: "an array",
@@ -45,12 +47,8 @@ def _json_type(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-
-def _key_problem(keys: Any, expected: set[str] | frozenset[str]) -> str:
+def key_problem(keys: Any, expected: set[str] | frozenset[str]) -> str:
     present = set(keys)
     missing = sorted(expected - present)
     extra = sorted(present - expected)
@@ -58,5 +56,5 @@ def _key_problem(keys: Any, expected: set[str] | frozenset[str]) -> str:
     if missing:
         parts.append(f"missing key(s) {missing}")
     if extra:
-        parts.append(f"unexpected key(s) {[_short(k, 40) for k in extra]}")
+        parts.append(f"unexpected key(s) {[short_repr(k, 40) for k in extra]}")
     return "; ".join(parts) or "wrong keys"

@@ -16,29 +16,29 @@ import pandas as pd
 import pyarrow as pa
 
 from petsard_status.errors import SerializationError
-from petsard_status.store._frame_decode import _column_index_from_spec
-from petsard_status.store._frame_manifest import (
-    _CATEGORY,
-    _DEFAULT_STR,
-    _INT_NAT,
-    _LABEL_DTYPES,
-    _LABEL_TYPES,
-    _MASKED,
-    _MASKED_NAMES,
-    _NULL_CODE,
-    _NUMPY,
-    _NUMPY_NAMES,
-    _OBJECT_STR,
-    _STRINGS,
-    _UNITS,
-    _arrow_tz,
-    _parse_freq,
-    _tz_descriptor,
-    _tz_round_trips,
+from petsard_status.formats._frame_decode import column_index_from_spec
+from petsard_status.formats._frame_manifest import (
+    CATEGORY,
+    DEFAULT_STR,
+    INT_NAT,
+    LABEL_DTYPES,
+    LABEL_TYPES,
+    MASKED,
+    MASKED_NAMES,
+    NULL_CODE,
+    NUMPY,
+    NUMPY_NAMES,
+    OBJECT_STR,
+    STRINGS,
+    UNITS,
+    arrow_tz,
+    parse_freq,
+    tz_descriptor,
+    tz_round_trips,
 )
 
 
-def _append_fields(
+def append_fields(
     fields: list[pa.Field], arrays: list[pa.Array], name: str, encoded: list[pa.Array]
 ) -> None:
     arrays.extend(encoded)
@@ -47,7 +47,7 @@ def _append_fields(
         fields.append(pa.field(name + ".nulls", encoded[1].type))
 
 
-def _columns(df: pd.DataFrame) -> Any:
+def frame_columns(df: pd.DataFrame) -> Any:
     """(label, values, dtype) of each column, without building a Series per column.
 
     Building the Series costs more than encoding a short column; the block
@@ -64,10 +64,10 @@ def _columns(df: pd.DataFrame) -> Any:
 
 def _encode_slot(obj: pd.Series | pd.Index, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
     """Arrow array(s) and manifest entry for one column or index level."""
-    return _encode_array(obj.array, obj.dtype, where)
+    return encode_array(obj.array, obj.dtype, where)
 
 
-def _encode_array(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
+def encode_array(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
     try:
         return _encode_values(values, dtype, where)
     except SerializationError:
@@ -78,21 +78,21 @@ def _encode_array(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any], 
 
 def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
     if isinstance(dtype, np.dtype):
-        name = _NUMPY_NAMES.get(dtype)
+        name = NUMPY_NAMES.get(dtype)
         if name is not None:
-            return {"dtype": name}, [pa.array(np.asarray(values), type=_NUMPY[name])]
+            return {"dtype": name}, [pa.array(np.asarray(values), type=NUMPY[name])]
         if dtype.kind in "mM":
             unit = np.datetime_data(dtype)[0]
             prefix = "datetime64" if dtype.kind == "M" else "timedelta64"
-            if unit in _UNITS:
+            if unit in UNITS:
                 array = _temporal_to_arrow(np.asarray(values).view("i8"), dtype.kind, unit, None)
                 return {"dtype": f"{prefix}[{unit}]"}, [array]
         if dtype == np.dtype(object):
             return _encode_object_str(np.asarray(values), where)
     elif isinstance(dtype, pd.DatetimeTZDtype):
         unit = dtype.unit
-        name = _tz_descriptor(dtype.tz)
-        if unit in _UNITS and name is not None and _tz_round_trips(name, dtype):
+        name = tz_descriptor(dtype.tz)
+        if unit in UNITS and name is not None and tz_round_trips(name, dtype):
             array = _temporal_to_arrow(values.asi8, "M", unit, name)
             return {"dtype": f"datetime64[{unit}, {name}]"}, [array]
         raise SerializationError(
@@ -106,12 +106,12 @@ def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any],
         uses_na = dtype.na_value is pd.NA
         # pandas 2.2 names the NaN flavour with Arrow storage by its storage.
         storage_of = "pyarrow" if dtype.storage == "pyarrow_numpy" else dtype.storage
-        for descriptor, (storage, na_value) in _STRINGS.items():
+        for descriptor, (storage, na_value) in STRINGS.items():
             if storage_of == storage and (na_value is pd.NA) == uses_na:
                 return {"dtype": descriptor}, [_string_to_arrow(values)]
-    elif type(dtype) in _MASKED_NAMES:
-        name = _MASKED_NAMES[type(dtype)]
-        numpy_name, arrow_type, _ = _MASKED[name]
+    elif type(dtype) in MASKED_NAMES:
+        name = MASKED_NAMES[type(dtype)]
+        numpy_name, arrow_type, _ = MASKED[name]
         mask = np.asarray(values.isna(), dtype=bool)
         fill = False if numpy_name == "bool" else 0
         # Values under the mask are filled so that equal frames give equal bytes.
@@ -126,11 +126,11 @@ def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any],
 
 
 def _temporal_to_arrow(i8: np.ndarray, kind: str, unit: str, tz: str | None) -> pa.Array:
-    nat = i8 == _INT_NAT
+    nat = i8 == INT_NAT
     array = pa.array(i8, type=pa.int64(), mask=nat if nat.any() else None)
     if kind == "m":
         return array.view(pa.duration(unit))
-    return array.view(pa.timestamp(unit, tz=_arrow_tz(tz)))
+    return array.view(pa.timestamp(unit, tz=arrow_tz(tz)))
 
 
 def _string_to_arrow(values: Any) -> pa.Array:
@@ -168,12 +168,12 @@ def _encode_object_str(values: np.ndarray, where: str) -> tuple[dict[str, Any], 
             "columns whose values are all str (with None/NaN/NA for missing) can be stored; "
             "convert the column (for example with .astype('string')) first"
         )
-    spec: dict[str, Any] = {"dtype": _OBJECT_STR, "nulls": "none"}
+    spec: dict[str, Any] = {"dtype": OBJECT_STR, "nulls": "none"}
     arrays = [pa.array(values, type=pa.large_string(), mask=missing if missing.any() else None)]
     if missing.any():
         markers = values[missing]
         kinds = set(map(type, markers))
-        odd = kinds - set(_NULL_CODE)
+        odd = kinds - set(NULL_CODE)
         if odd:
             raise SerializationError(
                 f"{where} has dtype object and marks missing values with "
@@ -183,7 +183,7 @@ def _encode_object_str(values: np.ndarray, where: str) -> tuple[dict[str, Any], 
             spec["nulls"] = {type(None): "none", float: "nan", type(pd.NA): "na"}[kinds.pop()]
         else:
             codes = np.zeros(len(values), dtype=np.int8)
-            codes[missing] = [_NULL_CODE[type(v)] for v in markers]
+            codes[missing] = [NULL_CODE[type(v)] for v in markers]
             spec["nulls"] = "mixed"
             arrays.append(pa.array(codes, type=pa.int8()))
     return spec, arrays
@@ -202,7 +202,7 @@ def _encode_categorical(
     array = pa.DictionaryArray.from_arrays(
         indices, cat_array, ordered=bool(dtype.ordered), safe=False
     )
-    spec = {"dtype": _CATEGORY, "categories": cat_dtype, "ordered": bool(dtype.ordered)}
+    spec = {"dtype": CATEGORY, "categories": cat_dtype, "ordered": bool(dtype.ordered)}
     return spec, [array]
 
 
@@ -216,14 +216,14 @@ def _encode_labels(labels: pd.Index, where: str) -> tuple[str, pa.Array]:
     return spec["dtype"], encoded[0]
 
 
-def _encode_index(index: pd.Index, fields: list[pa.Field], arrays: list[pa.Array]) -> dict:
+def encode_index(index: pd.Index, fields: list[pa.Field], arrays: list[pa.Array]) -> dict:
     if isinstance(index, pd.RangeIndex):
         return {
             "kind": "range",
             "start": index.start,
             "stop": index.stop,
             "step": index.step,
-            "name": _label_to_json(index.name, "index name"),
+            "name": label_to_json(index.name, "index name"),
         }
     if isinstance(index, pd.MultiIndex):
         levels = []
@@ -236,17 +236,17 @@ def _encode_index(index: pd.Index, fields: list[pa.Field], arrays: list[pa.Array
             array = pa.DictionaryArray.from_arrays(indices, level_array, safe=False)
             levels.append(
                 {
-                    "name": _label_to_json(name, where + " name"),
+                    "name": label_to_json(name, where + " name"),
                     "values": level_dtype,
                     "freq": _encode_freq(level, where),
                 }
             )
-            _append_fields(fields, arrays, f"i{pos}", [array])
+            append_fields(fields, arrays, f"i{pos}", [array])
         return {"kind": "multi", "levels": levels}
     where = f"index {index.name!r}"
     spec, encoded = _encode_slot(index, where)
-    spec = {"name": _label_to_json(index.name, "index name"), **spec}
-    _append_fields(fields, arrays, "i0", encoded)
+    spec = {"name": label_to_json(index.name, "index name"), **spec}
+    append_fields(fields, arrays, "i0", encoded)
     return {"kind": "levels", "levels": [spec], "freq": _encode_freq(index, where)}
 
 
@@ -256,17 +256,17 @@ def _encode_freq(index: pd.Index, where: str) -> str | None:
     if freq is None:
         return None
     freqstr = freq.freqstr
-    if _parse_freq(freqstr) != freq:
+    if parse_freq(freqstr) != freq:
         raise SerializationError(f"{where} has frequency {freq!r}, which cannot be stored exactly")
     return freqstr
 
 
-def _encode_column_index(columns: pd.Index) -> dict[str, Any]:
+def encode_column_index(columns: pd.Index) -> dict[str, Any]:
     if isinstance(columns, pd.MultiIndex):
         raise SerializationError(
             "column labels are a MultiIndex, which cannot be stored; flatten them first"
         )
-    name = _label_to_json(columns.name, "column labels' name")
+    name = label_to_json(columns.name, "column labels' name")
     if isinstance(columns, pd.RangeIndex):
         return {
             "kind": "range",
@@ -276,21 +276,21 @@ def _encode_column_index(columns: pd.Index) -> dict[str, Any]:
             "name": name,
         }
     dtype = columns.dtype
-    if dtype == _DEFAULT_STR:
+    if dtype == DEFAULT_STR:
         label_dtype = "str"
     else:
         label_dtype = dtype.name if isinstance(dtype, np.dtype) else str(dtype)
     spec = {"kind": "labels", "dtype": label_dtype, "name": name}
-    if label_dtype not in _LABEL_DTYPES:
+    if label_dtype not in LABEL_DTYPES:
         raise SerializationError(
             f"column labels of dtype {dtype} cannot be stored; use str or int labels"
         )
     # The labels travel in the per-column entries; rebuilding them here proves
     # that reading gives back the same labels, of the same types.
     labels = [
-        _label_to_json(label, f"column label {label!r}", nan_as_none=True) for label in columns
+        label_to_json(label, f"column label {label!r}", nan_as_none=True) for label in columns
     ]
-    rebuilt = _column_index_from_spec(spec, labels)
+    rebuilt = column_index_from_spec(spec, labels)
     if not (rebuilt.equals(columns) and rebuilt.dtype == dtype) or (
         label_dtype == "object" and list(map(type, rebuilt)) != list(map(type, columns))
     ):
@@ -298,11 +298,11 @@ def _encode_column_index(columns: pd.Index) -> dict[str, Any]:
     return spec
 
 
-def _label_to_json(label: Any, where: str, *, nan_as_none: bool = False) -> Any:
+def label_to_json(label: Any, where: str, *, nan_as_none: bool = False) -> Any:
     """A column label or index name as a JSON value that loads back equal."""
     if isinstance(label, np.generic) and not isinstance(label, np.str_):
         label = label.item()
-    if type(label) in _LABEL_TYPES:
+    if type(label) in LABEL_TYPES:
         if isinstance(label, float) and not np.isfinite(label):
             if nan_as_none and label != label:
                 return None

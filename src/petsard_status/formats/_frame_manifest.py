@@ -1,11 +1,11 @@
 """The frame manifest's vocabulary, and its validation when read from a blob.
 
 A manifest may only name dtypes from a fixed allow-list of descriptors (the
-tables below); each descriptor read from a blob becomes a :class:`_Kind`, the
+tables below); each descriptor read from a blob becomes a :class:`Kind`, the
 Arrow type its field must have and how it decodes, so that nothing in a blob
 can choose which Python types are constructed.  Time zones and frequencies
 are written and read here too, since a descriptor or index carries them as
-text.  The format itself is described in :mod:`petsard_status.store.frames`.
+text.  The format itself is described in :mod:`petsard_status.formats._frames`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import pyarrow as pa
 
 from petsard_status.errors import CorruptDataError
 
-_INT_NAT: Final = np.iinfo(np.int64).min
-_UNITS: Final = ("s", "ms", "us", "ns")
+INT_NAT: Final = np.iinfo(np.int64).min
+UNITS: Final = ("s", "ms", "us", "ns")
 
 # Plain numpy columns: no missing values are possible in the dtype itself.
-_NUMPY: Final[dict[str, pa.DataType]] = {
+NUMPY: Final[dict[str, pa.DataType]] = {
     "bool": pa.bool_(),
     "int8": pa.int8(),
     "int16": pa.int16(),
@@ -42,11 +42,11 @@ _NUMPY: Final[dict[str, pa.DataType]] = {
     "float64": pa.float64(),
 }
 
-_NUMPY_NAMES: Final[dict[np.dtype, str]] = {np.dtype(name): name for name in _NUMPY}
+NUMPY_NAMES: Final[dict[np.dtype, str]] = {np.dtype(name): name for name in NUMPY}
 
 # pandas masked ("nullable") dtypes, keyed by pandas' own name: the numpy
 # dtype of their values, their Arrow type and their dtype class.
-_MASKED: Final[dict[str, tuple[str, pa.DataType, type]]] = {
+MASKED: Final[dict[str, tuple[str, pa.DataType, type]]] = {
     "boolean": ("bool", pa.bool_(), pd.BooleanDtype),
     "Int8": ("int8", pa.int8(), pd.Int8Dtype),
     "Int16": ("int16", pa.int16(), pd.Int16Dtype),
@@ -59,10 +59,10 @@ _MASKED: Final[dict[str, tuple[str, pa.DataType, type]]] = {
     "Float32": ("float32", pa.float32(), pd.Float32Dtype),
     "Float64": ("float64", pa.float64(), pd.Float64Dtype),
 }
-_MASKED_NAMES: Final[dict[type, str]] = {cls: name for name, (_, _, cls) in _MASKED.items()}
+MASKED_NAMES: Final[dict[type, str]] = {cls: name for name, (_, _, cls) in MASKED.items()}
 
 # The four flavours of pandas.StringDtype: storage and missing-value marker.
-_STRINGS: Final[dict[str, tuple[str, Any]]] = {
+STRINGS: Final[dict[str, tuple[str, Any]]] = {
     "str": ("pyarrow", np.nan),
     "str[python]": ("python", np.nan),
     "string[pyarrow]": ("pyarrow", pd.NA),
@@ -85,33 +85,33 @@ def _string_dtype(storage: str, na_value: Any) -> pd.StringDtype | None:
         return pd.StringDtype("pyarrow_numpy") if storage == "pyarrow" else None
 
 
-_STRING_DTYPES: Final = {name: _string_dtype(*flavour) for name, flavour in _STRINGS.items()}
-_DEFAULT_STR: Final = _STRING_DTYPES["str"]
-_OBJECT_STR: Final = "object-str"
-_CATEGORY: Final = "category"
+STRING_DTYPES: Final = {name: _string_dtype(*flavour) for name, flavour in STRINGS.items()}
+DEFAULT_STR: Final = STRING_DTYPES["str"]
+OBJECT_STR: Final = "object-str"
+CATEGORY: Final = "category"
 _NULL_KINDS: Final = ("none", "nan", "na", "mixed")
 # Companion codes for object-str columns whose missing values mix markers.
-_NULL_CODE: Final[dict[type, int]] = {type(None): 1, float: 2, type(pd.NA): 3}
-_NULL_VALUE: Final[dict[int, Any]] = {1: None, 2: np.nan, 3: pd.NA}
+NULL_CODE: Final[dict[type, int]] = {type(None): 1, float: 2, type(pd.NA): 3}
+NULL_VALUE: Final[dict[int, Any]] = {1: None, 2: np.nan, 3: pd.NA}
 
-_LABEL_DTYPES: Final = frozenset(["object", "str", *(k for k in _NUMPY if k != "float16")])
-_TEMPORAL_RE: Final = re.compile(r"(datetime64|timedelta64)\[(s|ms|us|ns)(?:, ([^\]]+))?\]")
+LABEL_DTYPES: Final = frozenset(["object", "str", *(k for k in NUMPY if k != "float16")])
+TEMPORAL_RE: Final = re.compile(r"(datetime64|timedelta64)\[(s|ms|us|ns)(?:, ([^\]]+))?\]")
 _OFFSET_RE: Final = re.compile(r"UTC([+-])(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{6}))?)?")
-_LABEL_TYPES: Final = (str, int, float, bool, type(None))
+LABEL_TYPES: Final = (str, int, float, bool, type(None))
 
 
 # --------------------------------------------------------------------------- types
 
 
 @dataclass(frozen=True)
-class _Kind:
+class Kind:
     """A validated dtype descriptor: how its Arrow field looks and decodes."""
 
     descriptor: str
     arrow_type: pa.DataType
     nullable: bool  # whether the Arrow field may carry nulls
     companion: bool = False  # object-str with mixed null markers
-    categories: _Kind | None = None
+    categories: Kind | None = None
     ordered: bool = False
     nulls: str = "none"
 
@@ -119,7 +119,7 @@ class _Kind:
 # ------------------------------------------------------------------------ time zones
 
 
-def _tz_descriptor(tz: Any) -> str | None:
+def tz_descriptor(tz: Any) -> str | None:
     if isinstance(tz, zoneinfo.ZoneInfo):
         return tz.key if tz.key else None
     if isinstance(tz, dt.timezone):
@@ -130,15 +130,15 @@ def _tz_descriptor(tz: Any) -> str | None:
     return None
 
 
-def _tz_round_trips(name: str, dtype: pd.DatetimeTZDtype) -> bool:
+def tz_round_trips(name: str, dtype: pd.DatetimeTZDtype) -> bool:
     """Whether reading ``name`` back gives a dtype pandas considers equal."""
     try:
-        return pd.DatetimeTZDtype(dtype.unit, _tz_from_descriptor(name)) == dtype
+        return pd.DatetimeTZDtype(dtype.unit, tz_from_descriptor(name)) == dtype
     except CorruptDataError:  # a zone this system's database does not know
         return False
 
 
-def _arrow_tz(tz: str | None) -> str | None:
+def arrow_tz(tz: str | None) -> str | None:
     if tz is None:
         return None
     match = _OFFSET_RE.fullmatch(tz)
@@ -153,7 +153,7 @@ def _zone_keys() -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _tz_from_descriptor(name: str) -> dt.tzinfo:
+def tz_from_descriptor(name: str) -> dt.tzinfo:
     if name == "UTC":
         return dt.UTC
     match = _OFFSET_RE.fullmatch(name)
@@ -175,14 +175,14 @@ def _tz_from_descriptor(name: str) -> dt.tzinfo:
     )
 
 
-def _parse_freq(freqstr: Any) -> Any:
+def parse_freq(freqstr: Any) -> Any:
     return pd.tseries.frequencies.to_offset(freqstr)
 
 
 # -- manifest validation helpers
 
 
-def _expect_keys(obj: Any, required: set[str], where: str) -> dict[str, Any]:
+def expect_keys(obj: Any, required: set[str], where: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise CorruptDataError(f"frame manifest: {where} is not an object")
     if set(obj) != required:
@@ -192,93 +192,93 @@ def _expect_keys(obj: Any, required: set[str], where: str) -> dict[str, Any]:
     return obj
 
 
-def _expect_int(value: Any, where: str, minimum: int | None = None) -> int:
+def expect_int(value: Any, where: str, minimum: int | None = None) -> int:
     if type(value) is not int or (minimum is not None and value < minimum):
         bound = "" if minimum is None else f" >= {minimum}"
         raise CorruptDataError(f"frame manifest: {where} is {value!r}, expected an int{bound}")
     return value
 
 
-def _expect_bool(value: Any, where: str) -> bool:
+def expect_bool(value: Any, where: str) -> bool:
     if type(value) is not bool:
         raise CorruptDataError(f"frame manifest: {where} is {value!r}, expected true or false")
     return value
 
 
-def _expect_label(value: Any, where: str) -> Any:
-    if type(value) not in _LABEL_TYPES:
+def expect_label(value: Any, where: str) -> Any:
+    if type(value) not in LABEL_TYPES:
         raise CorruptDataError(f"frame manifest: {where} is {value!r}, not a label")
     return value
 
 
-def _expect_list(value: Any, where: str) -> list[Any]:
+def expect_list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise CorruptDataError(f"frame manifest: {where} is not a list")
     return value
 
 
-def _kind_from_descriptor(descriptor: Any, where: str, *, in_category: bool = False) -> _Kind:
+def _kind_from_descriptor(descriptor: Any, where: str, *, in_category: bool = False) -> Kind:
     """The allow-list: every descriptor a manifest may name."""
     if not isinstance(descriptor, str):
         raise CorruptDataError(f"frame manifest: {where} dtype {descriptor!r} is not a string")
-    if descriptor in _NUMPY:
-        return _Kind(descriptor, _NUMPY[descriptor], nullable=False)
-    if descriptor in _MASKED:
-        return _Kind(descriptor, _MASKED[descriptor][1], nullable=True)
-    if descriptor in _STRINGS:
-        if _STRING_DTYPES[descriptor] is None:
+    if descriptor in NUMPY:
+        return Kind(descriptor, NUMPY[descriptor], nullable=False)
+    if descriptor in MASKED:
+        return Kind(descriptor, MASKED[descriptor][1], nullable=True)
+    if descriptor in STRINGS:
+        if STRING_DTYPES[descriptor] is None:
             raise CorruptDataError(
                 f"frame manifest: {where} has dtype {descriptor!r} (StringDtype(storage="
-                f"{_STRINGS[descriptor][0]!r}, na_value=nan)), which pandas {pd.__version__} "
+                f"{STRINGS[descriptor][0]!r}, na_value=nan)), which pandas {pd.__version__} "
                 "does not have; reading it needs pandas >= 2.3"
             )
-        return _Kind(descriptor, pa.large_string(), nullable=True)
-    match = _TEMPORAL_RE.fullmatch(descriptor)
+        return Kind(descriptor, pa.large_string(), nullable=True)
+    match = TEMPORAL_RE.fullmatch(descriptor)
     if match:
         family, unit, tz = match.groups()
         if family == "timedelta64":
             if tz is not None:
                 raise CorruptDataError(f"frame manifest: {where} has unknown dtype {descriptor!r}")
-            return _Kind(descriptor, pa.duration(unit), nullable=True)
+            return Kind(descriptor, pa.duration(unit), nullable=True)
         if tz is not None:
-            _tz_from_descriptor(tz)
-        return _Kind(descriptor, pa.timestamp(unit, tz=_arrow_tz(tz)), nullable=True)
-    if descriptor == _OBJECT_STR and in_category:
-        return _Kind(descriptor, pa.large_string(), nullable=False)
+            tz_from_descriptor(tz)
+        return Kind(descriptor, pa.timestamp(unit, tz=arrow_tz(tz)), nullable=True)
+    if descriptor == OBJECT_STR and in_category:
+        return Kind(descriptor, pa.large_string(), nullable=False)
     raise CorruptDataError(f"frame manifest: {where} has unknown dtype {descriptor!r}")
 
 
-def _labels_kind(descriptor: Any, where: str) -> _Kind:
+def labels_kind(descriptor: Any, where: str) -> Kind:
     """Categories and MultiIndex level values: never missing, so never null."""
     kind = _kind_from_descriptor(descriptor, where, in_category=True)
-    return _Kind(kind.descriptor, kind.arrow_type, nullable=False)
+    return Kind(kind.descriptor, kind.arrow_type, nullable=False)
 
 
-def _kind_from_slot(slot: Any, where: str) -> tuple[Any, _Kind]:
+def kind_from_slot(slot: Any, where: str) -> tuple[Any, Kind]:
     if not isinstance(slot, dict):
         raise CorruptDataError(f"frame manifest: {where} is not an object")
-    if type(slot.get("name")) in _LABEL_TYPES:
+    if type(slot.get("name")) in LABEL_TYPES:
         where = f"{where} ({slot['name']!r})"
     descriptor = slot.get("dtype")
-    if descriptor == _CATEGORY:
-        _expect_keys(slot, {"name", "dtype", "categories", "ordered"}, where)
-        categories = _labels_kind(slot["categories"], where + " categories")
-        ordered = _expect_bool(slot["ordered"], where + " ordered")
+    if descriptor == CATEGORY:
+        expect_keys(slot, {"name", "dtype", "categories", "ordered"}, where)
+        categories = labels_kind(slot["categories"], where + " categories")
+        ordered = expect_bool(slot["ordered"], where + " ordered")
         arrow_type = pa.dictionary(pa.int64(), categories.arrow_type, ordered=ordered)
-        kind = _Kind(_CATEGORY, arrow_type, True, categories=categories, ordered=ordered)
-    elif descriptor == _OBJECT_STR:
-        _expect_keys(slot, {"name", "dtype", "nulls"}, where)
+        kind = Kind(CATEGORY, arrow_type, True, categories=categories, ordered=ordered)
+    elif descriptor == OBJECT_STR:
+        expect_keys(slot, {"name", "dtype", "nulls"}, where)
         nulls = slot["nulls"]
         if nulls not in _NULL_KINDS:
             raise CorruptDataError(f"frame manifest: {where} nulls is {nulls!r}")
-        kind = _Kind(_OBJECT_STR, pa.large_string(), True, companion=nulls == "mixed", nulls=nulls)
+        kind = Kind(OBJECT_STR, pa.large_string(), True, companion=nulls == "mixed", nulls=nulls)
     else:
-        _expect_keys(slot, {"name", "dtype"}, where)
+        expect_keys(slot, {"name", "dtype"}, where)
         kind = _kind_from_descriptor(descriptor, where)
-    return _expect_label(slot["name"], where + " name"), kind
+    return expect_label(slot["name"], where + " name"), kind
 
 
-def _check_freq(value: Any, kind: _Kind, where: str) -> Any:
+def check_freq(value: Any, kind: Kind, where: str) -> Any:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -286,34 +286,34 @@ def _check_freq(value: Any, kind: _Kind, where: str) -> Any:
     if not kind.descriptor.startswith(("datetime64", "timedelta64")):
         raise CorruptDataError(f"frame manifest: {where} freq given for a non-temporal index")
     try:
-        return _parse_freq(value)
+        return parse_freq(value)
     except ValueError as exc:
         raise CorruptDataError(f"frame manifest: {where} freq is invalid: {exc}") from exc
 
 
-def _check_range(spec: Any, where: str) -> None:
-    _expect_keys(spec, {"kind", "start", "stop", "step", "name"}, where)
+def check_range(spec: Any, where: str) -> None:
+    expect_keys(spec, {"kind", "start", "stop", "step", "name"}, where)
     for key in ("start", "stop", "step"):
-        value = _expect_int(spec[key], f"{where} {key}")
+        value = expect_int(spec[key], f"{where} {key}")
         if not -(2**63) <= value < 2**63:
             raise CorruptDataError(f"frame manifest: {where} {key} is out of range")
     if spec["step"] == 0:
         raise CorruptDataError(f"frame manifest: {where} step is 0")
-    _expect_label(spec["name"], f"{where} name")
+    expect_label(spec["name"], f"{where} name")
 
 
-def _check_column_index(spec: Any) -> dict[str, Any]:
+def check_column_index(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise CorruptDataError("frame manifest: column_index is not an object")
     if spec.get("kind") == "range":
-        _check_range(spec, "column_index")
+        check_range(spec, "column_index")
         return spec
     if spec.get("kind") == "labels":
-        _expect_keys(spec, {"kind", "dtype", "name"}, "column_index")
-        if not isinstance(spec["dtype"], str) or spec["dtype"] not in _LABEL_DTYPES:
+        expect_keys(spec, {"kind", "dtype", "name"}, "column_index")
+        if not isinstance(spec["dtype"], str) or spec["dtype"] not in LABEL_DTYPES:
             raise CorruptDataError(
                 f"frame manifest: column label dtype {spec['dtype']!r} is unknown"
             )
-        _expect_label(spec["name"], "column_index name")
+        expect_label(spec["name"], "column_index name")
         return spec
     raise CorruptDataError(f"frame manifest: column_index kind {spec.get('kind')!r} is unknown")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from petsard_status.errors import CorruptDataError
-from petsard_status.store.results import hash_bytes
+from petsard_status.formats._common import check_envelope, hash_bytes, strict_loads
 
 STATE_VERSION = 1
 
@@ -75,6 +75,16 @@ class RunState:
         validation[module] = document
         return replace(self, validation=tuple(validation.items()))
 
+    def refs(self) -> dict[str, set[str]]:
+        """What this state points at: schema hashes, result trees, train-index blobs."""
+        trees = {e.result_ref for _, e in self.active if e.result_ref}
+        trees.update(ref for _, ref in self.report)
+        return {
+            "schemas": {h for _, h in self.metadata},
+            "trees": trees,
+            "indices": {self.train_indices} if self.train_indices else set(),
+        }
+
     # -- storage ----------------------------------------------------------------------
 
     def to_json(self) -> str:
@@ -94,8 +104,8 @@ class RunState:
 
     @classmethod
     def from_json(cls, text: str) -> RunState:
+        doc = strict_loads(text, what="a stored run state", error=CorruptDataError)
         try:
-            doc = json.loads(text)
             if doc.get("v") != STATE_VERSION:
                 raise CorruptDataError(
                     f"a stored run state has version {doc.get('v')!r}; this package reads "
@@ -142,10 +152,10 @@ def encode_indices(sets: list[set[int]]) -> tuple[str, bytes]:
 
 
 def decode_indices(data: bytes) -> list[set[int]]:
+    doc = strict_loads(data, what="stored train indices", error=CorruptDataError)
+    check_envelope(doc, fmt=INDICES_FORMAT, versions={1}, what="stored train indices",
+                   error=CorruptDataError, keys=("format", "version", "sets"))
     try:
-        doc = json.loads(data)
-        if doc.get("format") != INDICES_FORMAT or doc.get("version") != 1:
-            raise ValueError("unknown format")
         sets = [set(s) for s in doc["sets"]]
         if not all(isinstance(i, int) and not isinstance(i, bool) for s in sets for i in s):
             raise ValueError("non-integer index")
