@@ -430,8 +430,9 @@ def test_close_removes_handler(sqlite_url: str, config: dict) -> None:
     def ours() -> int:
         return sum(isinstance(h, TimingLogHandler) for h in logger.handlers)
 
-    baseline = ours()
+    baseline, level = ours(), logger.level
     statuses = [Status(config, sqlite_url) for _ in range(20)]
+    assert logger.level == level  # the application's logger keeps its level
     assert ours() == baseline + 20
     for status in statuses:
         status.close()
@@ -456,7 +457,9 @@ def test_context_manager_closes(sqlite_url: str, config: dict, ctx: ModuleContex
 # --- timing ----------------------------------------------------------------------------
 
 
-def test_timing_records(store_url: str, config: dict) -> None:
+def test_timing_records(store_url: str, config: dict, caplog: pytest.LogCaptureFixture) -> None:
+    # PETsARD's Executor sets its logger's level from its config; a Status never does.
+    caplog.set_level(logging.INFO, logger="PETsARD")
     with Status(config, store_url) as status:
         record_id = status.start_timing("Loader", "small", "load", {"rows": 3})
         done = status.end_timing("Loader", "small", "load", {"note": "ok"})

@@ -62,6 +62,8 @@ SCRIPT = textwrap.dedent(
 
     def plain(value):
         """Metadata as its canonical JSON, frames as files, the rest as it is."""
+        from petsard_status.status.history import History
+
         if isinstance(value, (SchemaMetadata, FieldMetadata)):
             return {"$metadata": codec.to_json(value)}
         if isinstance(value, pd.DataFrame):
@@ -73,7 +75,7 @@ SCRIPT = textwrap.dedent(
         if isinstance(value, dict):
             # The codec sorts keys; the order of status, reports and results matters.
             return {"$items": [[key, plain(item)] for key, item in value.items()]}
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple, History)):
             return [plain(item) for item in value]
         if isinstance(value, set):
             return sorted(value)
@@ -130,6 +132,7 @@ SCRIPT = textwrap.dedent(
         config = json.loads(sys.argv[4])
         context = ModuleContext(output_dir=out.parent / "reports", base_dir=out.parent)
         status = Status(config, url, run=sys.argv[5])
+        logging.getLogger("PETsARD").setLevel(logging.INFO)  # as PETsARD's Executor does
         for step in status.config.flow():
             adapter = build_adapter(step.module, step.params, context)
             with status.timing(step.module, step.experiment, "run", {"step": step.key}):

@@ -1,5 +1,6 @@
 """petsard-status: a persistent, inspectable, resumable execution status for data pipelines."""
 
+from petsard_status._version import __version__
 from petsard_status.config import Config, FlowStep
 from petsard_status.errors import (
     ConcurrentWriterError,
@@ -37,8 +38,6 @@ from petsard_status.metadata import (
 from petsard_status.modules.base import BaseAdapter, ModuleContext
 from petsard_status.status import ExecutionSnapshot, MetadataChange, Status, TimingRecord
 from petsard_status.store import Store
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BaseAdapter",

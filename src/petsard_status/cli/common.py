@@ -8,12 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from petsard_status.errors import SnapshotError, StoreConnectionError
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import ExecutionSnapshot, Status
-from petsard_status.store import models as m
 from petsard_status.store.engine import ENV_VAR, SQLITE_HEADER, is_sqlite, resolve_url, sqlite_path
 from petsard_status.store.store import Store
 
@@ -78,18 +75,12 @@ def open_status(store: Store, run: str) -> Iterator[Status]:
         status.close()
 
 
-def snapshot_ids(store: Store, run_id: int) -> list[tuple[int, str]]:
-    s = m.snapshots.c
-    query = select(s.seq, s.snapshot_id).where(s.run_id == run_id).order_by(s.seq)
-    return store.read(lambda conn: [(r[0], r[1]) for r in conn.execute(query)])
-
-
 def find_snapshot(status: Status, ident: str) -> ExecutionSnapshot:
     """A snapshot by its id, or by its number in the run (``3`` or ``#3``)."""
     snapshot = status.get_snapshot_by_id(ident)
     if snapshot is not None:
         return snapshot
-    ids = snapshot_ids(status.store, status.run_id)
+    ids = status.snapshot_ids()
     number = ident.lstrip("#")
     if number.isdigit():
         for seq, snapshot_id in ids:

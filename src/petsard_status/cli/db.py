@@ -9,55 +9,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-from sqlalchemy import exists, func, inspect, select, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from petsard_status import formats as codec
 from petsard_status.cli.common import missing_database
-from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_pairs
-from petsard_status.errors import NotAStoreError, PetsardStatusError
-from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
-from petsard_status.store import models as m
-from petsard_status.store.engine import is_sqlite, make_engine, resolve_url, sqlite_path
-from petsard_status.store.migrate import (
-    current_revision,
-    ensure_schema,
-    head_revision,
-    known_revisions,
-)
-from petsard_status.store.translate import describe, translate
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (stable keys) instead of text.")
+from petsard_status.store.engine import is_sqlite, resolve_url, sqlite_path
+from petsard_status.store.integrity import check_store, database_engine, store_revision
+from petsard_status.store.migrate import ensure_schema, head_revision, known_revisions
+from petsard_status.store.translate import describe
 
 
-@main.group("db")
+@click.group("db")
 def db_group() -> None:
     """The store's schema: upgrade it, show its revision, check it."""
-
-
-@contextlib.contextmanager
-def _engine(db: str | os.PathLike[str] | None, *, must_exist: bool = True) -> Iterator[Engine]:
-    url = resolve_url(db)
-    if must_exist and is_sqlite(url):
-        path = sqlite_path(url)
-        if path is not None and not path.exists():
-            raise missing_database(path)
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def _revision(engine: Engine) -> str | None:
-    try:
-        with engine.connect() as conn:
-            return current_revision(conn)
-    except SQLAlchemyError as exc:
-        raise translate(exc, engine) from exc
 
 
 def _revision_note(revision: str | None) -> str:
@@ -71,13 +35,23 @@ def _revision_note(revision: str | None) -> str:
     return f"{revision} (unknown: written by a newer petsard-status than this one)"
 
 
+@contextlib.contextmanager
+def _engine(db: str | os.PathLike[str] | None, *, must_exist: bool = True) -> Iterator[Any]:
+    url = resolve_url(db)
+    path = sqlite_path(url) if is_sqlite(url) else None
+    if must_exist and path is not None and not path.exists():
+        raise missing_database(path)
+    with database_engine(db) as engine:
+        yield engine
+
+
 @db_group.command("upgrade")
 @db_option
 @user_errors
 def upgrade_command(db: str | None) -> None:
     """Create the store, or upgrade it to this version's schema (SQLite: backup first)."""
     with _engine(db, must_exist=False) as engine:
-        before = _revision(engine)
+        before = store_revision(engine)
         after = ensure_schema(engine, upgrade=True)
         click.echo(f"database  {describe(engine)}")
         if before == after:
@@ -93,165 +67,13 @@ def upgrade_command(db: str | None) -> None:
 def current_command(db: str | None, as_json: bool) -> None:
     """Show the store's schema revision and this version's newest (head)."""
     with _engine(db) as engine:
-        revision = _revision(engine)
+        revision = store_revision(engine)
         if as_json:
             echo_json({"database": describe(engine), "revision": revision,
                        "head": head_revision(), "up_to_date": revision == head_revision()})
             return
         echo_pairs([("database", describe(engine)), ("revision", _revision_note(revision)),
                     ("head", head_revision())])
-
-
-# --- check -------------------------------------------------------------------------------
-
-
-def _missing(conn: Connection, table: Any, column: str, target: Any) -> list[Any]:
-    col = table.c[column]
-    query = (select(table.c.run_id, table.c.seq, col)
-             .where(col.is_not(None), ~exists().where(target.c.hash == col))
-             .order_by(table.c.run_id, table.c.seq))
-    return conn.execute(query).all()
-
-
-def check_store(engine: Engine) -> dict[str, Any]:
-    """Verify a store without changing it: SQLite integrity, revision, every reference.
-
-    Returns the revision, row counts and a list of problems (empty when healthy).
-    """
-    problems: list[str] = []
-    revision = _revision(engine)
-    if revision is None:
-        raise NotAStoreError(f"{describe(engine)} holds no petsard-status store (no revision)")
-    if revision not in known_revisions():
-        problems.append(f"revision {revision} is unknown to this petsard-status "
-                        f"(head {head_revision()})")
-    integrity = "not applicable"
-    try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                lines = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
-                integrity = "ok" if lines == ["ok"] else "failed"
-                problems.extend(f"integrity_check: {line}" for line in lines if line != "ok")
-                for row in conn.execute(text("PRAGMA foreign_key_check")):
-                    problems.append(f"foreign_key_check: a row of {row[0]} (rowid {row[1]}) "
-                                    f"refers to a missing row of {row[2]}")
-            counts, more = _check_references(conn)
-            problems.extend(more)
-            conn.rollback()
-    except SQLAlchemyError as exc:
-        raise translate(exc, engine) from exc
-    return {"database": describe(engine), "revision": revision, "head": head_revision(),
-            "integrity": integrity, "counts": counts, "problems": problems}
-
-
-def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
-    problems: list[str] = []
-    names = dict(conn.execute(select(m.runs.c.id, m.runs.c.name)).all())
-
-    def where(table: str, run_id: int, seq: int) -> str:
-        return f"run {names.get(run_id, run_id)!r} {table} #{seq}"
-
-    for table, column, target in (
-        (m.snapshots, "schema_before", m.schemas), (m.snapshots, "schema_after", m.schemas),
-        (m.changes, "before_schema", m.schemas), (m.changes, "after_schema", m.schemas),
-        (m.changes, "before_field", m.fields), (m.changes, "after_field", m.fields),
-    ):
-        for run_id, seq, digest in _missing(conn, table, column, target):
-            problems.append(f"{where(table.name[:-1], run_id, seq)}: {column} {digest} is "
-                            f"not in {target.name}")
-
-    field_hashes = set()
-    for digest, doc in conn.execute(select(m.fields.c.hash, m.fields.c.doc)):
-        field_hashes.add(digest)
-        if codec.content_hash(doc) != digest:
-            problems.append(f"field {digest}: its document does not match its hash")
-    schema_hashes = set()
-    for digest, doc in conn.execute(select(m.schemas.c.hash, m.schemas.c.doc)):
-        schema_hashes.add(digest)
-        if codec.content_hash(doc) != digest:
-            problems.append(f"schema {digest}: its document does not match its hash")
-        try:
-            refs = codec.shell_field_refs(doc)
-        except PetsardStatusError as exc:
-            problems.append(f"schema {digest}: unreadable ({exc})")
-            continue
-        problems.extend(f"schema {digest}: field {ref} is not in fields"
-                        for ref in refs if ref not in field_hashes)
-
-    kinds = dict(conn.execute(select(m.blobs.c.hash, m.blobs.c.kind)).all())
-    for digest in kinds:
-        data = conn.execute(select(m.blobs.c.data).where(m.blobs.c.hash == digest)).scalar()
-        if not isinstance(data, bytes | bytearray | memoryview):
-            problems.append(f"blob {digest}: its data are not binary")
-        elif hash_bytes(bytes(data)) != digest:
-            problems.append(f"blob {digest}: its data do not match its hash")
-
-    states: list[tuple[str, str]] = [
-        (f"run {name!r} head", head) for name, head in
-        conn.execute(select(m.runs.c.name, m.runs.c.head_json)).all()
-    ]
-    states.extend(
-        (where("snapshot", run_id, seq) + " state", state) for run_id, seq, state in
-        conn.execute(select(m.snapshots.c.run_id, m.snapshots.c.seq, m.snapshots.c.state_json)
-                     .order_by(m.snapshots.c.run_id, m.snapshots.c.seq)).all()
-    )
-    trees_checked: dict[str, list[str]] = {}
-    for label, state_json in states:
-        try:
-            refs = RunState.from_json(state_json).refs()
-        except PetsardStatusError as exc:
-            problems.append(f"{label}: {exc}")
-            continue
-        problems.extend(f"{label}: schema {h} is not in schemas"
-                        for h in sorted(refs["schemas"]) if h not in schema_hashes)
-        for digest in sorted(refs["indices"]):
-            if kinds.get(digest) != "indices":
-                problems.append(f"{label}: train indices blob {digest} is not in blobs")
-        for digest in sorted(refs["trees"]):
-            if kinds.get(digest) != "tree":
-                problems.append(f"{label}: result tree {digest} is not in blobs")
-                continue
-            if digest not in trees_checked:
-                trees_checked[digest] = _tree_problems(conn, digest, kinds)
-            problems.extend(f"{label}: {p}" for p in trees_checked[digest])
-
-    snapshot_keys = set(conn.execute(select(m.snapshots.c.run_id,
-                                            m.snapshots.c.snapshot_id)).all())
-    for run_id, seq, snapshot_id in conn.execute(
-            select(m.restores.c.run_id, m.restores.c.seq, m.restores.c.snapshot_id)):
-        if (run_id, snapshot_id) not in snapshot_keys:
-            problems.append(f"{where('restore', run_id, seq)}: snapshot {snapshot_id} is not "
-                            "in the run")
-
-    tables = set(inspect(conn).get_table_names())
-    materialized = 0
-    if "materialized" in tables:
-        for (table_name,) in conn.execute(select(m.materialized.c.table_name)):
-            materialized += 1
-            if table_name not in tables:
-                problems.append(f"materialized table {table_name} is recorded but missing; "
-                                "run `petsard-status materialize` again")
-
-    def count(table: Any) -> int:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-
-    counts = {"runs": len(names), "snapshots": count(m.snapshots), "changes": count(m.changes),
-              "timings": count(m.timings), "restores": count(m.restores),
-              "schemas": len(schema_hashes), "fields": len(field_hashes), "blobs": len(kinds),
-              "materialized": materialized}
-    return counts, problems
-
-
-def _tree_problems(conn: Connection, digest: str, kinds: dict[str, str]) -> list[str]:
-    data = conn.execute(select(m.blobs.c.data).where(m.blobs.c.hash == digest)).scalar()
-    if not isinstance(data, bytes | bytearray | memoryview):
-        return [f"result tree {digest}: its data are not binary"]
-    try:
-        frames = tree_frame_refs(bytes(data))
-    except PetsardStatusError as exc:
-        return [f"result tree {digest}: {exc}"]
-    return [f"result tree {digest}: frame {ref} is not in blobs"
-            for ref in frames if kinds.get(ref) != "frame"]
 
 
 @db_group.command("check")

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from petsard_status.cli.common import FIELD_COLUMNS, field_table, open_store
-from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_table
 from petsard_status.formats import read_export, write_export
 from petsard_status.status import Status
@@ -89,11 +89,9 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (stable keys) instead of text.")
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("run", metavar="RUN")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
@@ -125,7 +123,7 @@ def export_command(run: str, db: str | None, fmt: str, output: str | None) -> No
         click.echo(f"exported run {run} as {len(written)} CSV files to {folder}")
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("file", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @db_option
 @click.option("--run", "new_name", default=None, metavar="NEW_NAME",
@@ -143,7 +141,7 @@ def import_command(file: str, db: str | None, new_name: str | None) -> None:
                    f"{store.location}")
 
 
-@main.command("materialize")
+@click.command("materialize")
 @click.argument("run", metavar="RUN")
 @click.option("--module", "-m", "module", default=None, metavar="MODULE",
               help="Only this module's result.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
 from petsard_status import formats as codec
 from petsard_status.cli import exchange as _exchange  # noqa: F401 - registers its commands
@@ -22,7 +21,7 @@ from petsard_status.cli.common import (
     open_store,
     snapshot_schema,
 )
-from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.cli.options import db_option, json_option, module_option, user_errors
 from petsard_status.cli.tables import (
     cell,
     echo_json,
@@ -30,18 +29,11 @@ from petsard_status.cli.tables import (
     echo_table,
     seconds,
 )
-from petsard_status.config import Config
-from petsard_status.errors import ConfigError, PetsardStatusError, SnapshotError
+from petsard_status.errors import ConfigError, SnapshotError
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.status import Status
-from petsard_status.store import models as m
-from petsard_status.store.store import Store
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (stable keys) instead of a table.")
-module_option = click.option("--module", "-m", "module", default=None, metavar="MODULE",
-                             help="Only this module (Loader, Splitter, ...).")
+from petsard_status.store.runs import run_overview
 
 
 def _check_module(status: Status, module: str | None) -> None:
@@ -53,44 +45,7 @@ def _check_module(status: Status, module: str | None) -> None:
 # --- runs ------------------------------------------------------------------------------
 
 
-def run_overview(store: Store) -> list[dict[str, Any]]:
-    """One summary per run: state, times, steps done and the total to do."""
-    r = m.runs.c
-    counts_query = (select(m.snapshots.c.run_id, func.count())
-                    .group_by(m.snapshots.c.run_id))
-    runs_query = select(r.id, r.name, r.state, r.created_at, r.updated_at, r.finished_at,
-                        r.error, r.failed_step, r.info_json, r.config_json).order_by(r.id)
-
-    def work(conn: Any) -> tuple[dict[int, int], list[Any]]:
-        return dict(conn.execute(counts_query).all()), conn.execute(runs_query).all()
-
-    counts, rows = store.read(work)
-    out = []
-    for row in rows:
-        info = codec.loads_value(row.info_json)
-        total = info.get("total_steps") if isinstance(info, dict) else None
-        if not isinstance(total, int):
-            try:
-                total = Config(store.run_config(row)).num_steps
-            except PetsardStatusError:
-                total = None
-        end = row.finished_at or row.updated_at
-        out.append({
-            "name": row.name,
-            "state": row.state,
-            "started": row.created_at,
-            "finished": row.finished_at,
-            "updated": row.updated_at,
-            "duration_seconds": round((end - row.created_at).total_seconds(), 3),
-            "steps_done": int(counts.get(row.id, 0)),
-            "steps_total": total,
-            "error": row.error,
-            "failed_step": row.failed_step,
-        })
-    return out
-
-
-@main.command("runs")
+@click.command("runs")
 @db_option
 @json_option
 @user_errors
@@ -115,16 +70,11 @@ def runs_command(db: str | None, as_json: bool) -> None:
 # --- snapshots ---------------------------------------------------------------------------
 
 
-def snapshot_rows(status: Status, module: str | None = None) -> list[dict[str, Any]]:
-    s = m.snapshots.c
-    query = (select(s.seq, s.snapshot_id, s.timestamp, s.module, s.experiment, s.schema_before,
-                    s.schema_after, s.context_json)
-             .where(s.run_id == status.run_id).order_by(s.seq))
-    if module is not None:
-        query = query.where(s.module == module)
-    rows = status.store.read(lambda conn: conn.execute(query).all())
+def snapshot_rows(status: Status, module: str | None = None, *, offset: int = 0,
+                  limit: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
+    """One listing row per snapshot, read as a page (no metadata is decoded)."""
     out = []
-    for row in rows:
+    for row in status.repository.snapshot_page(module, offset, limit, newest_first):
         context = codec.loads_value(row.context_json)
         changed = row.schema_after is not None and row.schema_after != row.schema_before
         out.append({
@@ -137,17 +87,24 @@ def snapshot_rows(status: Status, module: str | None = None) -> list[dict[str, A
     return out
 
 
-@main.command("snapshots")
+@click.command("snapshots")
 @click.argument("run", metavar="RUN")
 @module_option
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="At most this many snapshots.")
+@click.option("--offset", type=click.IntRange(min=0), default=0,
+              help="Skip this many snapshots first.")
+@click.option("--newest-first", is_flag=True, help="The latest snapshots first.")
 @db_option
 @json_option
 @user_errors
-def snapshots_command(run: str, module: str | None, db: str | None, as_json: bool) -> None:
+def snapshots_command(run: str, module: str | None, limit: int | None, offset: int,
+                      newest_first: bool, db: str | None, as_json: bool) -> None:
     """List RUN's snapshots: one per module execution, oldest first."""
     with open_store(db) as store, open_status(store, run) as status:
         _check_module(status, module)
-        rows = snapshot_rows(status, module)
+        rows = snapshot_rows(status, module, offset=offset, limit=limit,
+                             newest_first=newest_first)
         if as_json:
             echo_json({"run": status.run, "module": module, "snapshots": rows})
             return
@@ -172,7 +129,7 @@ def _schema_label(schema: SchemaMetadata | None, which: str) -> str:
     return f"{schema.schema_id} ({size}): {meaning}"
 
 
-@main.command("show")
+@click.command("show")
 @click.argument("run", metavar="RUN")
 @click.argument("snapshot_id", metavar="SNAPSHOT_ID")
 @db_option
@@ -271,7 +228,7 @@ def change_rows(status: Status, module: str | None, field: str | None) -> list[d
     return out
 
 
-@main.command("changes")
+@click.command("changes")
 @click.argument("run", metavar="RUN")
 @module_option
 @click.option("--field", "-f", "field", default=None, metavar="FIELD",
@@ -301,7 +258,7 @@ def changes_command(run: str, module: str | None, field: str | None, db: str | N
 # --- diff --------------------------------------------------------------------------------
 
 
-@main.command("diff")
+@click.command("diff")
 @click.argument("run", metavar="RUN")
 @click.argument("snapshot_a", metavar="SNAPSHOT_A")
 @click.argument("snapshot_b", metavar="SNAPSHOT_B")
@@ -363,7 +320,7 @@ def diff_command(run: str, snapshot_a: str, snapshot_b: str, db: str | None,
 # --- timings -----------------------------------------------------------------------------
 
 
-@main.command("timings")
+@click.command("timings")
 @click.argument("run", metavar="RUN")
 @module_option
 @db_option
@@ -376,7 +333,7 @@ def timings_command(run: str, module: str | None, db: str | None, as_json: bool)
         records = sorted(status.get_timing_records(module),
                          key=lambda t: (t.duration_seconds is None, -(t.duration_seconds or 0),
                                         t.record_id))
-        rows = [{
+        rows: list[dict[str, Any]] = [{
             "record_id": t.record_id, "module": t.module_name, "experiment": t.experiment_name,
             "step": t.step_name, "start_time": t.start_time, "end_time": t.end_time,
             "duration_seconds": t.duration_seconds, "context": t.context,
@@ -407,7 +364,7 @@ def active_rows(status: Status) -> list[dict[str, Any]]:
     } for module, experiment in status.get_full_expt().items()]
 
 
-@main.command("restore")
+@click.command("restore")
 @click.argument("run", metavar="RUN")
 @click.argument("snapshot_id", metavar="SNAPSHOT_ID")
 @db_option

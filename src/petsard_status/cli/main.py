@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import click
 
-from petsard_status import __version__
-from petsard_status.errors import PetsardStatusError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DB_HELP = (
-    "Database: a SQLAlchemy URL or a SQLite file path "
-    "[default: $PETSARD_STATUS_DB, else sqlite:///petsard_status.db]"
+from petsard_status._version import __version__
+from petsard_status.cli.db import (
+    db_group,
 )
-
-
-def db_option(func: F) -> F:
-    return click.option("--db", "db", default=None, metavar="URL", help=DB_HELP)(func)
-
-
-def user_errors(func: F) -> F:
-    """Show the package's errors as one clear line and exit 1, never as a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PetsardStatusError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
+from petsard_status.cli.exchange import (
+    export_command,
+    import_command,
+    materialize_command,
+)
+from petsard_status.cli.inspect import (
+    changes_command,
+    diff_command,
+    restore_command,
+    runs_command,
+    show_command,
+    snapshots_command,
+    timings_command,
+)
+from petsard_status.cli.run import (
+    resume_command,
+    run_command,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,15 +38,19 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from petsard_status.cli import run as _run  # noqa: F401
-
-    for optional in ("inspect", "db"):
-        try:
-            __import__(f"petsard_status.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"petsard_status.cli.{optional}":
-                raise
-
-
-_register()
+for _command in (
+    run_command,
+    resume_command,
+    runs_command,
+    snapshots_command,
+    show_command,
+    changes_command,
+    diff_command,
+    timings_command,
+    restore_command,
+    export_command,
+    import_command,
+    materialize_command,
+    db_group,
+):
+    main.add_command(_command)

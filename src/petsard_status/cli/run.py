@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from petsard_status.cli.main import db_option, main, user_errors
+from petsard_status.cli.options import db_option, user_errors
 from petsard_status.execution import Executor, RunInterrupted, StepEvent
 
 
@@ -109,7 +109,7 @@ def _execute(executor: Executor, progress: Any) -> None:
         sys.exit(130)
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
 @db_option
 @click.option("--run", "run_name", default=None, help="Name of the run [default: generated].")
@@ -129,7 +129,7 @@ def run_command(pipeline: str, db: str | None, run_name: str | None, output: str
     _execute(executor, progress)
 
 
-@main.command("resume")
+@click.command("resume")
 @click.argument("run_name", metavar="RUN")
 @db_option
 @click.option("--output", "output", default=None, type=click.Path(file_okay=False),

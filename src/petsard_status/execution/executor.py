@@ -17,16 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from petsard_status import formats as codec
 from petsard_status.config import Config, FlowStep
 from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
 from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
 from petsard_status.status.status import Status, StoreArg
-from petsard_status.store import models as m
 
 
 class RunInterrupted(ExecutionError):
@@ -72,33 +68,32 @@ class Executor:
         output_dir: str | os.PathLike[str] | None = None,
         seed: int | None = None,
         progress: Progress | None = None,
-        _status: Status | None = None,
     ) -> None:
+        if isinstance(config, str | os.PathLike):
+            the_config = Config.from_yaml(config)
+            base_dir = Path(config).resolve().parent
+        else:
+            the_config = config if isinstance(config, Config) else Config(config)
+            base_dir = Path.cwd()
+        the_seed = seed if seed is not None else secrets.randbelow(2**31)
+        outputs = Path(output_dir or "petsard-output").resolve()
+        # Everything a resume needs goes into the run's first commit: a run killed
+        # right after it was created can still be resumed.
+        status = Status(the_config, store, run, info={
+            "seeds": {"run": the_seed}, "base_dir": str(base_dir),
+            "output_dir": str(outputs), "total_steps": the_config.num_steps,
+        })
+        self._setup(status, the_seed, base_dir, outputs, progress)
+
+    def _setup(self, status: Status, seed: int, base_dir: Path, output_dir: Path,
+               progress: Progress | None) -> None:
+        self.status = status
+        self.config = status.config
+        self.seed = seed
+        self.base_dir = base_dir
+        self.output_dir = output_dir
         self.progress = progress or _ignore
         self.reruns: list[str] = []
-        if _status is not None:
-            self.status = _status
-            info = self.status.run_info()["info"]
-            self.config = self.status.config
-            self.seed = int(info["seeds"]["run"])
-            self.base_dir = Path(info["base_dir"])
-            self.output_dir = Path(output_dir) if output_dir else Path(info["output_dir"])
-            return
-        if isinstance(config, (str, os.PathLike)):
-            self.config = Config.from_yaml(config)
-            self.base_dir = Path(config).resolve().parent
-        else:
-            self.config = config if isinstance(config, Config) else Config(config)
-            self.base_dir = Path.cwd()
-        self.seed = seed if seed is not None else secrets.randbelow(2**31)
-        self.output_dir = Path(output_dir or "petsard-output").resolve()
-        self.status = Status(self.config, store, run)
-        self.status.update_run_info(
-            seeds={"run": self.seed},
-            base_dir=str(self.base_dir),
-            output_dir=str(self.output_dir),
-            total_steps=self.config.num_steps,
-        )
 
     @classmethod
     def resume(
@@ -122,8 +117,22 @@ class Executor:
         output_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
     ) -> Executor:
-        return cls(None, _status=Status.open(run, store), output_dir=output_dir,  # type: ignore[arg-type]
-                   progress=progress)
+        """An executor for a stored run, with the seed and folders it was started with."""
+        status = Status.open(run, store)
+        try:
+            info = status.run_info()["info"]
+            seed = int(info["seeds"]["run"])
+            base_dir = Path(info["base_dir"])
+            outputs = Path(output_dir) if output_dir else Path(info["output_dir"])
+        except (KeyError, TypeError, ValueError) as exc:
+            status.close()
+            raise ExecutionError(
+                f"run {run!r} was not started by `petsard-status run` (its info lacks "
+                f"{exc}); it cannot be resumed"
+            ) from None
+        executor = cls.__new__(cls)
+        executor._setup(status, seed, base_dir, outputs, progress)
+        return executor
 
     @property
     def run_name(self) -> str:
@@ -141,17 +150,7 @@ class Executor:
     # --- the walk -------------------------------------------------------------------------
 
     def _done_steps(self) -> dict[str, str]:
-        """Step key -> state JSON of its snapshot, for every step already put."""
-        s = m.snapshots.c
-        query = select(s.context_json, s.state_json).where(s.run_id == self.status.run_id)
-        done: dict[str, str] = {}
-        for context_json, state_json in self.status.store.read(
-            lambda conn: conn.execute(query).all()
-        ):
-            key = codec.loads_value(context_json).get("step")
-            if key:
-                done[key] = state_json
-        return done
+        return self.status.steps_done()
 
     def _context(self) -> ModuleContext:
         return ModuleContext(

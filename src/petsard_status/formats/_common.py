@@ -10,6 +10,7 @@ refused by name rather than half-read.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ __all__ = [
     "JSONProblem",
     "check_envelope",
     "hash_bytes",
+    "record_id",
     "reject_constant",
     "short_repr",
     "strict_loads",
@@ -46,6 +48,14 @@ class JSONProblem(ValueError):
 def hash_bytes(data: bytes) -> str:
     """Hex BLAKE2b with a 16-byte digest: the address of every stored document and blob."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def record_id(kind: str, seq: int, when: dt.datetime) -> str:
+    """A record's id: kind, its number in the run, then the local time.
+
+    ``snapshot_000001_20261128_210000``, ``change_000003_...``, ``timing_000002_...``.
+    """
+    return f"{kind}_{seq:06d}_{when.strftime('%Y%m%d_%H%M%S')}"
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

@@ -39,7 +39,7 @@ from petsard_status.formats._metadata import (
 )
 from petsard_status.formats._results import tree_frame_refs
 from petsard_status.formats._state import RunState, decode_indices
-from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
+from petsard_status.metadata.types import DataType, FieldMetadata, SchemaMetadata
 
 __all__ = [
     "BLOB_KINDS",
@@ -384,7 +384,7 @@ def _field_row(digest: str, doc: str) -> dict[str, Any]:
 
 def _schema_row(digest: str, doc: str) -> dict[str, Any]:
     refs = shell_field_refs(doc)
-    placeholder = [FieldMetadata(name=f"f{i}", data_type="string") for i in range(len(refs))]
+    placeholder = [FieldMetadata(name=f"f{i}", data_type=DataType.STRING) for i in range(len(refs))]
     schema = schema_from_shell(doc, placeholder)
     assert isinstance(schema, SchemaMetadata)
     return {"hash": digest, "schema_id": schema.schema_id, "name": schema.name,

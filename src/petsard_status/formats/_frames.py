@@ -271,7 +271,7 @@ def _check_strings(array: pa.LargeStringArray, name: str) -> None:
         raise CorruptDataError(f"frame blob: field {name} holds invalid UTF-8")
     # Decoding in slices bounds the memory this check takes on large columns.
     decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
+    view = memoryview(data)  # type: ignore[arg-type]  # numpy arrays are buffers
     try:
         for first in range(0, len(view), _UTF8_SLICE):
             decoder.decode(view[first : first + _UTF8_SLICE])

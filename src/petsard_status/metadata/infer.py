@@ -130,8 +130,7 @@ class Metadater:
             )
         names = [str(c) for c in df.columns]
         if len(set(names)) != len(names):
-            seen: set[str] = set()
-            dupes = sorted({n for n in names if n in seen or seen.add(n)})
+            dupes = sorted({n for n in names if names.count(n) > 1})
             raise MetadataError(
                 f"schema {schema_id!r}: duplicate column names {dupes}; fields are "
                 "identified by name, so rename the columns before building metadata"

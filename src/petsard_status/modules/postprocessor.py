@@ -33,7 +33,7 @@ class PostprocessorAdapter(BaseAdapter):
         }
 
     def run(self, input: dict[str, Any]) -> None:
-        processor = input.get("preprocessor")
+        processor: Any = input.get("preprocessor")
         if not callable(getattr(processor, "inverse_transform", None)):
             raise ModuleError(
                 "Postprocessor: needs a fitted processor with inverse_transform(); "

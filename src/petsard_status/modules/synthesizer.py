@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,7 +63,7 @@ class GaussianCopula:
                 codes = np.where(codes < 0, len(uniques), codes)
                 values[:, j] = codes
                 self._categories[str(column)] = np.append(
-                    np.asarray(uniques, dtype=object), None
+                    np.asarray(uniques, dtype=object), np.array([None], dtype=object)
                 )
         n = values.shape[0]
         self._sorted = [np.sort(values[:, j]) for j in range(values.shape[1])]
@@ -144,7 +145,7 @@ class SynthesizerAdapter(BaseAdapter):
                 raise ModuleError(f"Synthesizer: custom class {cls.__name__} has no {name}()")
         kwargs = {k: v for k, v in self.config.items() if k not in _RESERVED}
         try:
-            accepted = inspect.signature(cls).parameters
+            accepted: Mapping[str, inspect.Parameter] = inspect.signature(cls).parameters
         except (TypeError, ValueError):
             accepted = {}
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())

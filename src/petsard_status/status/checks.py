@@ -5,8 +5,6 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from petsard_status import formats as codec
 from petsard_status.errors import SerializationError
 from petsard_status.metadata.types import SchemaMetadata
@@ -57,8 +55,3 @@ def unstorable_property(schema: SchemaMetadata) -> str | None:
             except SerializationError:
                 return f"{owner} property {key!r} = {_SHORT.repr(value)}"
     return None
-
-
-def is_duplicate(exc: IntegrityError) -> bool:
-    text = str(exc.orig).lower()
-    return "unique" in text or "duplicate key" in text

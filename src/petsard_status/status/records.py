@@ -1,17 +1,18 @@
-"""The immutable records the Status API returns."""
+"""The immutable records the Status API returns.
+
+Records read back from the store are *lazy*: a snapshot's metadata and context,
+a change's before/after state, are decoded the first time they are touched, so
+listing a long history costs rows, not metadata documents.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from petsard_status.metadata.types import SchemaMetadata
-
-
-def stamp(now: dt.datetime) -> str:
-    """The local-time part of record ids: ``snapshot_000001_20261128_210000``."""
-    return now.strftime("%Y%m%d_%H%M%S")
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,63 @@ class TimingRecord:
             round((end - self.start_time).total_seconds(), 6),
             merged,
         )
+
+
+class _Deferred:
+    """A record field whose value is computed from the store on first access."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        cache = obj.__dict__
+        if self.name not in cache:
+            cache[self.name] = cache["_loaders"].pop(self.name)()
+        return cache[self.name]
+
+
+def _same_fields(a: Any, b: Any) -> bool:
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a))
+
+
+def _init_lazy(record: Any, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]
+               ) -> None:
+    record.__dict__.update(values)
+    record.__dict__["_loaders"] = loaders
+
+
+class LazySnapshot(ExecutionSnapshot):
+    """An :class:`ExecutionSnapshot` read from the store; equal to the eager one."""
+
+    metadata_before = _Deferred()  # type: ignore[assignment]
+    metadata_after = _Deferred()  # type: ignore[assignment]
+    execution_context = _Deferred()  # type: ignore[assignment]
+
+    def __init__(self, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
+        _init_lazy(self, values, loaders)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExecutionSnapshot):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LazyChange(MetadataChange):
+    """A :class:`MetadataChange` read from the store; equal to the eager one."""
+
+    before_state = _Deferred()
+    after_state = _Deferred()
+
+    def __init__(self, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
+        _init_lazy(self, values, loaders)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MetadataChange):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]

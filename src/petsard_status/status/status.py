@@ -1,32 +1,27 @@
 """``Status``: PETsARD's status manager, persisted.
 
-Every put is one transaction that writes the snapshot, its change records, the
-result and the run's new head state.  The live object keeps only references
-and small caches; history is read from the database when asked for.
+The facade decides *what* happens; the run repository (``store/runs.py``)
+decides how it is written.  A put is planned without the database
+(``status/plan.py``), committed in one transaction, then applied to the live
+object, which keeps only references and small caches: history is read from
+the database when asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
-import os
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
-from petsard_status import formats as codec
+from petsard_status import formats
 from petsard_status.config import Config
 from petsard_status.errors import (
-    ConcurrentWriterError,
     ConfigError,
-    CorruptDataError,
     LiveObjectUnavailableError,
     PetsardStatusError,
     PutError,
@@ -34,43 +29,37 @@ from petsard_status.errors import (
     StatusError,
     UnexecutedError,
 )
-from petsard_status.formats import ActiveEntry, RunState, encode_indices, encode_result
-from petsard_status.metadata.diff import diff, preserve_unchanged
+from petsard_status.formats import ActiveEntry, RunState
+from petsard_status.metadata.diff import preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
-from petsard_status.status.checks import (
-    is_duplicate,
-    metadata_name_problem,
-    name_problem,
-    unstorable_property,
+from petsard_status.status.checks import metadata_name_problem, name_problem
+from petsard_status.status.plan import (
+    MODULE_OUTPUTS,
+    ModuleOutputs,
+    PutInputs,
+    PutPlan,
+    plan_put,
+    shared_metadata,
 )
-from petsard_status.status.records import (
-    ExecutionSnapshot,
-    MetadataChange,
-    TimingRecord,
-    stamp,
-)
-from petsard_status.status.reports import ReportsMixin
-from petsard_status.status.timing import TimingMixin, attach, detach
-from petsard_status.store import models as m
-from petsard_status.store.store import Store
+from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
+from petsard_status.status.timing import TimingRecorder
+from petsard_status.store import ChangeEntry, RunRepository, Store, StoreArg
 
 log = logging.getLogger("petsard_status")
 
-StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
-
 KEEP_INACTIVE_ADAPTERS = 8
 RUN_NAME_LIMIT = 200  # the width of runs.name
-
-# Built once: a statement made per put costs its construction and cache-key
-# walk on every call, which is a visible share of a small put.
-_INSERT_SNAPSHOT = insert(m.snapshots)
-_UPDATE_HEAD = update(m.runs).where(m.runs.c.id == bindparam("run")).values(
-    head_json=bindparam("head"), updated_at=bindparam("at"))
+RUN_STATES = ("running", "completed", "failed", "interrupted")
 
 
 def _generated_run_name() -> str:
-    return f"run_{stamp(dt.datetime.now())}_{secrets.token_hex(3)}"
+    return f"run_{dt.datetime.now().strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+
+
+def _store_of(store: StoreArg) -> tuple[Store, bool]:
+    """The Store for ``store``, and whether the Status owns (and so closes) it."""
+    return (store, False) if isinstance(store, Store) else (Store(store), True)
 
 
 class _SchemaView(Mapping[str, SchemaMetadata]):
@@ -80,8 +69,7 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
         self._status = status
 
     def __getitem__(self, module: str) -> SchemaMetadata:
-        digest = self._status._state.metadata_map[module]
-        return self._status._store.load_schema(digest)
+        return self._status.store.load_schema(self._status._state.metadata_map[module])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._status._state.metadata_map)
@@ -93,11 +81,12 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
         return f"<metadata of {list(self)}>"
 
 
-class Status(TimingMixin, ReportsMixin):
+class Status:
     """Records what every module of a pipeline did, in a database.
 
     ``Status(config, store, run)`` starts a new run; ``Status.open(run, store)``
-    reopens one in any process.  The methods are PETsARD's.
+    reopens one in any process (``read_only=True`` for a reader that never
+    writes).  The methods are PETsARD's.
     """
 
     def __init__(
@@ -106,86 +95,89 @@ class Status(TimingMixin, ReportsMixin):
         store: StoreArg = None,
         run: str | None = None,
         *,
+        info: Mapping[str, Any] | None = None,
         max_snapshots: int = 1000,
         max_changes: int = 5000,
         max_timings: int = 10000,
-        _existing: Any = None,
     ) -> None:
-        self.config = config if isinstance(config, Config) else Config(config)
-        self.sequence: list[str] = list(self.config.sequence)
-        self.max_snapshots = max_snapshots
-        self.max_changes = max_changes
-        self.max_timings = max_timings
-        self._owns_store = not isinstance(store, Store)
-        self._store = store if isinstance(store, Store) else Store(store)
+        config = config if isinstance(config, Config) else Config(config)
+        name = run or _generated_run_name()
+        problem = name_problem(name, limit=RUN_NAME_LIMIT)
+        if problem is not None:
+            raise StatusError(f"the run name {name!r} {problem}; choose another name (or none, "
+                              "for a generated one)")
+        the_store, owned = _store_of(store)
+        try:
+            run_info = {"package_version": _package_version(), "seeds": {}, **(info or {})}
+            repo = RunRepository.create(the_store, name, config.to_dict(),
+                                        RunState().to_json(), run_info)
+        except BaseException:
+            if owned:
+                the_store.close()
+            raise
+        self._setup(config, repo, owned, RunState(), _ZERO_COUNTERS, read_only=False)
+        self.max_snapshots, self.max_changes, self.max_timings = (
+            max_snapshots, max_changes, max_timings)
+
+    @classmethod
+    def open(cls, run: str, store: StoreArg = None, *, read_only: bool = False,
+             max_snapshots: int = 1000, max_changes: int = 5000,
+             max_timings: int = 10000) -> Status:
+        """Reopen an existing run, as it was after its last put (or restore).
+
+        A ``read_only`` Status writes nothing and listens to no log: opening a
+        run to look at it cannot disturb the process writing it.
+        """
+        the_store, owned = _store_of(store)
+        try:
+            repo = RunRepository.open(the_store, run)
+            config = Config(the_store.run_config(repo.row()))
+            state = RunState.from_json(repo.head_json)
+            counters = repo.counters()
+        except BaseException:
+            if owned:
+                the_store.close()
+            raise
+        status = cls.__new__(cls)
+        status._setup(config, repo, owned, state, counters, read_only=read_only)
+        status.max_snapshots, status.max_changes, status.max_timings = (
+            max_snapshots, max_changes, max_timings)
+        return status
+
+    def _setup(self, config: Config, repo: RunRepository, owns_store: bool, state: RunState,
+               counters: Mapping[str, int], *, read_only: bool) -> None:
+        self.config = config
+        self.sequence: list[str] = list(config.sequence)
+        self.run = repo.name
+        self._repo = repo
+        self._store = repo.store
+        self._owns_store = owns_store
+        self._read_only = read_only
         self._closed = False
+        self._state = state
+        self._counters = dict(counters)
         self._live: dict[int, Any] = {}
         self._results: dict[str, Any] = {}
         self._train_indices: list[set[int]] | None = None
-        self._open_timings: dict[tuple[str, str, str], TimingRecord] = {}
-        self._pending_timings: list[dict[str, Any]] = []
-        self._current: tuple[str, str] | None = None
-        try:
-            if _existing is None:
-                self.run = run or _generated_run_name()
-                problem = name_problem(self.run, limit=RUN_NAME_LIMIT)
-                if problem is not None:
-                    raise StatusError(f"the run name {self.run!r} {problem}; choose another "
-                                      "name (or none, for a generated one)")
-                self._state = RunState()
-                info = {"package_version": _package_version(), "seeds": {}}
-                self._run_id = self._store.create_run(
-                    self.run, self.config.to_dict(), self._state.to_json(), info
-                )
-                self._counters = {"snapshot": 0, "change": 0, "timing": 0, "restore": 0}
-            else:
-                self.run = _existing.name
-                self._run_id = _existing.id
-                self._state = RunState.from_json(_existing.head_json)
-                self._counters = self._store.read(self._load_counters)
-        except BaseException:
-            if self._owns_store:
-                self._store.close()
-            raise
+        self._timing = TimingRecorder(counters["timing"], self._store_timings,
+                                      self._experiment_of)
         self.status: dict[str, dict[str, Any]] = {}
         self._rebuild_status()
-        self._handler, self._previous_level = attach(self)
-
-    # --- opening and closing -----------------------------------------------------------
-
-    @classmethod
-    def open(cls, run: str, store: StoreArg = None, **limits: int) -> Status:
-        """Reopen an existing run, as it was after its last put (or restore)."""
-        owned = not isinstance(store, Store)
-        the_store = store if isinstance(store, Store) else Store(store)
-        try:
-            row = the_store.run_row(run)
-            config = Config(the_store.run_config(row))
-        except BaseException:
-            if owned:
-                the_store.close()
-            raise
-        try:
-            status = cls(config, the_store, _existing=row, **limits)
-        except BaseException:
-            # The constructor does not own a Store it is given; this one is ours to close.
-            if owned:
-                the_store.close()
-            raise
-        status._owns_store = owned
-        return status
+        if not read_only:
+            self._timing.listen()
 
     def close(self) -> None:
-        """Release the database connection and the timing log handler."""
+        """Store the timings still pending, release the connection and the log handler."""
         if self._closed:
             return
+        self._timing.stop_listening()
         try:
-            self._flush_timings()
+            if not self._read_only:
+                self._timing.flush()
         except PetsardStatusError as exc:
             log.warning("run %s: %d timing record(s) could not be stored: %s",
-                        self.run, len(self._pending_timings), exc)
+                        self.run, len(self._timing.pending), exc)
         self._closed = True
-        detach(self._handler, self._previous_level)
         if self._owns_store:
             self._store.close()
 
@@ -203,8 +195,13 @@ class Status(TimingMixin, ReportsMixin):
         return self._store
 
     @property
+    def repository(self) -> RunRepository:
+        """The run's rows in the store, for read tools (listings, pages, exports)."""
+        return self._repo
+
+    @property
     def run_id(self) -> int:
-        return self._run_id
+        return self._repo.id
 
     @property
     def metadata(self) -> Mapping[str, SchemaMetadata]:
@@ -218,253 +215,106 @@ class Status(TimingMixin, ReportsMixin):
     def report(self) -> dict[str, Any]:
         return self.get_report()
 
-    def _load_counters(self, conn: Connection) -> dict[str, int]:
-        tables = {"snapshot": m.snapshots, "change": m.changes, "timing": m.timings,
-                  "restore": m.restores}
-        return {name: self._store.max_seq(conn, t, self._run_id) for name, t in tables.items()}
-
-    def _check_open(self) -> None:
+    def _check_writable(self) -> None:
         if self._closed:
-            raise StatusError(f"the Status of run {self.run!r} is closed; reopen it with "
-                              f"Status.open({self.run!r}, ...)")
+            raise StatusError(f"the Status of run {self.run!r} is closed; reopen the run to "
+                              "continue")
+        if self._read_only:
+            raise StatusError(f"run {self.run!r} was opened read-only; open it without "
+                              "read_only=True to write")
 
     def _rebuild_status(self) -> None:
         self.status.clear()
         for module, entry in self._state.active:
-            self.status[module] = {
-                "expt": entry.experiment,
-                "operator": self._live.get(entry.snapshot_seq),
-            }
+            self.status[module] = {"expt": entry.experiment,
+                                   "operator": self._live.get(entry.snapshot_seq)}
 
     # --- put ---------------------------------------------------------------------------
 
-    def put(
-        self,
-        module: str,
-        experiment: str,
-        adapter: Any,
-        *,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record that ``module`` ran ``experiment``: snapshot, changes, result, state.
+    def put(self, module: str, expt: str, adapter: Any, *,
+            context: Mapping[str, Any] | None = None) -> None:
+        """Record that ``module`` ran experiment ``expt``: snapshot, changes, result, state.
 
         One transaction: if anything fails nothing of this put is stored and the
         run is as it was before the call.  ``context`` adds entries to the
         snapshot's execution context (the executor records the flow step there).
         """
-        self._check_open()
-        if module not in self.sequence:
-            raise ConfigError(
-                f"module {module!r} is not in this run's sequence {self.sequence}"
-            )
-        problem = name_problem(experiment)
-        if problem is not None:
-            raise PutError(f"{module}[{experiment!r}]: the experiment name {problem}; "
-                           "use the experiment's name from the config")
-        where = f"{module}[{experiment}]"
-        now = dt.datetime.now()
-        seq = self._counters["snapshot"] + 1
-        state = self._state
-        metadata_map = state.metadata_map
-        before_hash = metadata_map.get(module)
-        input_schema = self._input_schema(module)
+        self._check_writable()
+        where = f"{module}[{expt}]"
+        plan = plan_put(self._put_inputs(module, expt, adapter, context),
+                        self._store.encode_schema)
+        try:
+            self._repo.append_put(plan.record, where)
+        except PetsardStatusError as exc:
+            if str(exc).startswith(where):
+                raise
+            raise type(exc)(f"{where}: {exc}") from exc
+        self._apply(plan, adapter)
 
-        new_metadata = _call_optional(adapter, "get_metadata")
-        if new_metadata is not None and not isinstance(new_metadata, SchemaMetadata):
-            raise PutError(
-                f"{where}: get_metadata() returned {type(new_metadata).__name__}, not "
-                "SchemaMetadata or None"
-            )
-        if new_metadata is not None:
-            problem = metadata_name_problem(new_metadata)
-            if problem is not None:
-                raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: "
-                               f"{problem}")
-            # Re-inferred metadata carries fresh timestamps on every field; reuse the
-            # previous objects where nothing else changed so that they stay shared.
-            if before_hash:
-                new_metadata = preserve_unchanged(self._store.load_schema(before_hash),
-                                                  new_metadata)
-            elif input_schema is not None:
-                # A module's first metadata shares unchanged fields with its input's,
-                # but the schema itself is new: it keeps its own timestamps.
-                merged = preserve_unchanged(input_schema, new_metadata)
-                new_metadata = dataclasses.replace(
-                    merged, created_at=new_metadata.created_at,
-                    updated_at=new_metadata.updated_at,
-                )
+    def _put_inputs(self, module: str, expt: str, adapter: Any,
+                    context: Mapping[str, Any] | None) -> PutInputs:
+        if module not in self.sequence:
+            raise ConfigError(f"module {module!r} is not in this run's sequence {self.sequence}")
+        problem = name_problem(expt)
+        if problem is not None:
+            raise PutError(f"{module}[{expt!r}]: the experiment name {problem}; use the "
+                           "experiment's name from the config")
+        where = f"{module}[{expt}]"
+        previous_hash = self._state.metadata_map.get(module)
+        previous = self._store.load_schema(previous_hash) if previous_hash else None
+        input_hash = self._input_hash(module)
+        input_schema = self._store.load_schema(input_hash) if input_hash else None
+        metadata = _adapter_metadata(adapter, where)
+        if metadata is not None:
+            metadata = shared_metadata(metadata, previous, input_schema)
         try:
             result = adapter.get_result()
         except Exception as exc:
             raise PutError(f"{where}: the adapter's get_result() failed: {exc}") from exc
+        outputs = MODULE_OUTPUTS.get(module, lambda a, r: ModuleOutputs())
         try:
-            encoded_result = encode_result(result) if result is not None else None
-            encoded_schema = (
-                self._store.encode_schema(new_metadata) if new_metadata is not None else None
-            )
-            report_items = {}
-            if module == "Reporter" and isinstance(result, dict):
-                report_items = {str(k): encode_result(v) for k, v in result.items()}
-            new_indices = None
-            if module == "Splitter" and hasattr(adapter, "get_train_indices"):
-                new_indices = [set(map(int, s)) for s in adapter.get_train_indices()]
-        except SerializationError as exc:
-            culprit = unstorable_property(new_metadata) if new_metadata is not None else None
-            hint = f" (the metadata's {culprit})" if culprit else ""
-            raise PutError(f"{where}: cannot store the module's output{hint}: {exc}") from exc
-        if module == "Reporter" and result is not None and not isinstance(result, dict):
-            raise PutError(f"{where}: a Reporter's result must be a dict of reports, got "
-                           f"{type(result).__name__}")
-
-        after_hash = encoded_schema.hash if encoded_schema else before_hash
-        entry = ActiveEntry(
-            experiment=experiment,
-            snapshot_seq=seq,
-            result_ref=encoded_result.ref if encoded_result else None,
-            adapter_type=type(adapter).__name__,
+            module_outputs = outputs(adapter, result)
+        except PutError as exc:
+            raise PutError(f"{where}: {exc}") from exc
+        return PutInputs(
+            module=module, experiment=expt, adapter_type=type(adapter).__name__,
+            sequence=tuple(self.sequence), state=self._state,
+            next_snapshot=self._counters["snapshot"] + 1,
+            next_change=self._counters["change"] + 1, now=dt.datetime.now(),
+            metadata=metadata, previous=previous, input_schema=input_schema,
+            input_hash=input_hash, result=result, outputs=module_outputs,
+            existing_indices=(self.get_exist_train_indices()
+                              if module_outputs.train_indices is not None else []),
+            timings=tuple(self._timing.take_pending()), context=dict(context or {}),
         )
-        new_state = state.with_active(module, entry, self.sequence)
-        if encoded_schema is not None:
-            new_state = new_state.with_metadata(module, encoded_schema.hash)
-        if report_items:
-            new_state = new_state.with_report({k: v.ref for k, v in report_items.items()})
-        indices_blob = None
-        if new_indices is not None:
-            all_sets = [*self.get_exist_train_indices(), *new_indices]
-            indices_blob = encode_indices(all_sets)
-            new_state = dataclasses.replace(new_state, train_indices=indices_blob[0])
 
-        changes = []
-        if encoded_schema is not None:
-            changes.append(("schema", "update" if module in metadata_map else "create",
-                            new_metadata.schema_id, before_hash, encoded_schema.hash, None))
-            if input_schema is not None:
-                for change in diff(input_schema, new_metadata).field_changes:
-                    changes.append(("field", change.change_type, change.name, change.before,
-                                    change.after, change.attributes))
-
-        context = {
-            "action": "put",
-            "adapter_type": type(adapter).__name__,
-            "sequence_index": self.sequence.index(module),
-            "active_modules": [name for name, _ in new_state.active],
-            "input_schema": self._input_hash(module),
-            "result_type": _result_type(result),
-            "schema_changed": encoded_schema is not None and encoded_schema.hash != before_hash,
-            "field_changes": sum(1 for c in changes if c[0] == "field"),
-            **(context or {}),
-        }
-        try:
-            context_json = codec.dumps_value(context)
-        except SerializationError as exc:
-            raise PutError(f"{where}: the execution context cannot be stored: {exc}") from exc
-        snapshot_id = f"snapshot_{seq:06d}_{stamp(now)}"
-        state_json = new_state.to_json()
-        change_seq0 = self._counters["change"]
-        fresh: set[str] = set()
-
-        pending_timings = list(self._pending_timings)
-
-        def work(conn: Connection) -> None:
-            # The store retries a transaction that a deadlock or a busy database
-            # aborted: what an aborted attempt inserted is gone, so insert it again.
-            fresh.clear()
-            store = self._store
-            if pending_timings:
-                conn.execute(insert(m.timings), pending_timings)
-            if encoded_schema is not None:
-                store.insert_schema(conn, encoded_schema, fresh)
-            if encoded_result is not None:
-                store.insert_blobs(conn, encoded_result, fresh)
-            for item in report_items.values():
-                store.insert_blobs(conn, item, fresh)
-            if indices_blob is not None:
-                store.insert_blob(conn, indices_blob[0], "indices", indices_blob[1], fresh)
-            conn.execute(_INSERT_SNAPSHOT, {
-                "run_id": self._run_id, "seq": seq, "snapshot_id": snapshot_id,
-                "module": module, "experiment": experiment, "timestamp": now,
-                "schema_before": before_hash,
-                "schema_after": after_hash if encoded_schema is not None else None,
-                "context_json": context_json, "state_json": state_json,
-            })
-            rows = []
-            for offset, (target, kind, target_id, before, after, attrs) in enumerate(changes, 1):
-                cseq = change_seq0 + offset
-                row = {
-                    "run_id": self._run_id, "seq": cseq,
-                    "change_id": f"change_{cseq:06d}_{stamp(now)}", "snapshot_seq": seq,
-                    "change_type": kind, "target_type": target, "target_id": target_id,
-                    "module": module, "experiment": experiment, "module_context": where,
-                    "timestamp": now, "before_schema": None, "after_schema": None,
-                    "before_field": None, "after_field": None,
-                    "attributes": json.dumps(list(attrs)) if attrs is not None else None,
-                }
-                if target == "schema":
-                    row["before_schema"], row["after_schema"] = before, after
-                else:
-                    if before is not None:
-                        row["before_field"] = store.insert_field(conn, before, fresh)
-                    if after is not None:
-                        row["after_field"] = store.insert_field(conn, after, fresh)
-                rows.append(row)
-            if rows:
-                conn.execute(insert(m.changes), rows)
-            conn.execute(_UPDATE_HEAD, {"run": self._run_id, "head": state_json, "at": now})
-
-        self._write(work, where)
-        self._store.committed(fresh)
-        del self._pending_timings[: len(pending_timings)]
-        self._counters["snapshot"] = seq
-        self._counters["change"] = change_seq0 + len(changes)
-        self._state = new_state
-        self._live[seq] = adapter
+    def _apply(self, plan: PutPlan, adapter: Any) -> None:
+        record = plan.record
+        self._timing.stored(len(record.timings))
+        self._counters["snapshot"] = record.seq
+        self._counters["change"] = record.first_change_seq - 1 + len(record.changes)
+        self._state = plan.state
+        self._live[record.seq] = adapter
         # Adapters hold data the store already has: keep those of active modules and a
         # few recent others (a restore to a recent snapshot gets its live objects back),
         # not every frame a long run ever made.
-        active_seqs = {entry.snapshot_seq for _, entry in new_state.active}
+        active_seqs = {entry.snapshot_seq for _, entry in plan.state.active}
         inactive = [s for s in self._live if s not in active_seqs]
         for stale in inactive[: max(0, len(inactive) - KEEP_INACTIVE_ADAPTERS)]:
             del self._live[stale]
-        if new_indices is not None:
-            self._train_indices = [*self.get_exist_train_indices(), *new_indices]
-        if encoded_result is not None:
+        if plan.train_indices is not None:
+            self._train_indices = plan.train_indices
+        if plan.stores_result:
             self._results.clear()
         self._rebuild_status()
 
-    def _write(self, work: Any, where: str) -> None:
-        try:
-            self._store.write(work)
-        except IntegrityError as exc:
-            if not is_duplicate(exc):
-                raise CorruptDataError(
-                    f"{where}: the store refused the write ({str(exc.orig).strip()}); rows it "
-                    "refers to are missing or altered. Run `petsard-status db check`"
-                ) from exc
-            raise ConcurrentWriterError(
-                f"{where}: another writer added to run {self.run!r} at the same time, and "
-                "only one Status may write a run at once (nothing of this call was stored). "
-                f"Stop the other writer, then Status.open({self.run!r}, ...) to continue "
-                "from what is stored; to work in parallel, give each process its own run"
-            ) from exc
-        except PetsardStatusError as exc:
-            raise type(exc)(f"{where}: {exc}") from exc
-
-    def _input_module(self, module: str) -> str | None:
-        """The nearest module before ``module`` in the sequence that is active and has metadata."""
-        active = self._state.active_map
-        metadata = self._state.metadata_map
+    def _input_hash(self, module: str) -> str | None:
+        """Metadata of the nearest module before ``module`` that is active and has some."""
+        active, metadata = self._state.active_map, self._state.metadata_map
         for earlier in reversed(self.sequence[: self.sequence.index(module)]):
             if earlier in active and earlier in metadata:
-                return earlier
+                return metadata[earlier]
         return None
-
-    def _input_hash(self, module: str) -> str | None:
-        source = self._input_module(module)
-        return self._state.metadata_map[source] if source else None
-
-    def _input_schema(self, module: str) -> SchemaMetadata | None:
-        digest = self._input_hash(module)
-        return self._store.load_schema(digest) if digest else None
 
     # --- the classic getters ------------------------------------------------------------
 
@@ -475,22 +325,21 @@ class Status(TimingMixin, ReportsMixin):
     def _entry(self, module: str) -> ActiveEntry:
         entry = self._state.active_map.get(module)
         if entry is None:
-            raise UnexecutedError(
-                f"{module} has not run in run {self.run!r} (active modules: "
-                f"{list(self._state.active_map)})"
-            )
+            raise UnexecutedError(f"{module} has not run in run {self.run!r} (active modules: "
+                                  f"{list(self._state.active_map)})")
         return entry
 
-    def get_result(self, module: str) -> pd.DataFrame | dict[str, Any]:
+    def _load_result(self, ref: str) -> Any:
+        if ref not in self._results:
+            self._results[ref] = self._store.load_result(ref)
+        return self._results[ref]
+
+    def get_result(self, module: str) -> pd.DataFrame | dict[str, Any] | None:
         entry = self._entry(module)
         adapter = self._live.get(entry.snapshot_seq)
         if adapter is not None:
             return adapter.get_result()
-        if entry.result_ref is None:
-            return None
-        if entry.result_ref not in self._results:
-            self._results[entry.result_ref] = self._store.load_result(entry.result_ref)
-        return self._results[entry.result_ref]
+        return self._load_result(entry.result_ref) if entry.result_ref else None
 
     def get_full_expt(self, module: str | None = None) -> dict[str, str]:
         active = self._state.active_map
@@ -509,35 +358,22 @@ class Status(TimingMixin, ReportsMixin):
 
     def set_metadata(self, module: str, metadata: SchemaMetadata) -> None:
         """Set a module's metadata outside a put; recorded as a schema change."""
-        self._check_open()
+        self._check_writable()
         before = self._state.metadata_map.get(module)
         if before is not None:
             # As in put: what differs only in timestamps shares the stored version.
             metadata = preserve_unchanged(self._store.load_schema(before), metadata)
         encoded = self._store.encode_schema(metadata)
-        now = dt.datetime.now()
-        cseq = self._counters["change"] + 1
-        experiment = self._state.active_map[module].experiment if module in self.status else ""
+        entry = self._state.active_map.get(module)
+        experiment = entry.experiment if entry is not None else ""
+        seq = self._counters["change"] + 1
+        change = ChangeEntry("schema", "update" if before else "create", metadata.schema_id,
+                             before, encoded.hash)
         new_state = self._state.with_metadata(module, encoded.hash)
-        fresh: set[str] = set()
-
-        def work(conn: Connection) -> None:
-            fresh.clear()  # a retried attempt starts from nothing (see put)
-            self._store.insert_schema(conn, encoded, fresh)
-            conn.execute(insert(m.changes).values(
-                run_id=self._run_id, seq=cseq, change_id=f"change_{cseq:06d}_{stamp(now)}",
-                snapshot_seq=self._counters["snapshot"],
-                change_type="update" if before else "create", target_type="schema",
-                target_id=metadata.schema_id, module=module, experiment=experiment,
-                module_context=f"{module}[{experiment}]", timestamp=now,
-                before_schema=before, after_schema=encoded.hash,
-            ))
-            conn.execute(update(m.runs).where(m.runs.c.id == self._run_id).values(
-                head_json=new_state.to_json(), updated_at=now))
-
-        self._write(work, f"set_metadata({module})")
-        self._store.committed(fresh)
-        self._counters["change"] = cseq
+        self._repo.replace_head(new_state.to_json(), f"set_metadata({module})", schema=encoded,
+                                change=(seq, self._counters["snapshot"], module, experiment,
+                                        change))
+        self._counters["change"] = seq
         self._state = new_state
 
     def get_synthesizer(self) -> Any:
@@ -564,8 +400,7 @@ class Status(TimingMixin, ReportsMixin):
         Used when resuming: the module's stored result stays what it was; only
         its live objects (``get_processor``, ``get_synthesizer``) come back.
         """
-        entry = self._entry(module)
-        self._live[entry.snapshot_seq] = adapter
+        self._live[self._entry(module).snapshot_seq] = adapter
         self._rebuild_status()
 
     def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
@@ -576,24 +411,84 @@ class Status(TimingMixin, ReportsMixin):
         """The metadata the Preprocessor receives: that of the last module before it."""
         if "Preprocessor" not in self.sequence:
             return None
-        return self._input_schema("Preprocessor")
+        digest = self._input_hash("Preprocessor")
+        return self._store.load_schema(digest) if digest else None
+
+    # --- train indices, reports, validation results -------------------------------------
+
+    def get_exist_train_indices(self) -> list[set[int]]:
+        if self._train_indices is None:
+            ref = self._state.train_indices
+            self._train_indices = (formats.decode_indices(self._store.load_blob(ref))
+                                   if ref else [])
+        return [set(s) for s in self._train_indices]
+
+    def update_exist_train_indices(self, new_indices: list[Any]) -> None:
+        self._check_writable()
+        sets = [*self.get_exist_train_indices(), *(set(map(int, s)) for s in new_indices)]
+        digest, data = formats.encode_indices(sets)
+        new_state = dataclasses.replace(self._state, train_indices=digest)
+        self._repo.replace_head(new_state.to_json(), f"run {self.run!r}: train indices",
+                                blobs=[(digest, "indices", data)])
+        self._state, self._train_indices = new_state, sets
+
+    def set_report(self, report: dict[str, Any]) -> None:
+        self._check_writable()
+        if not isinstance(report, dict):
+            raise StatusError(f"a report must be a dict, got {type(report).__name__}")
+        try:
+            encoded = {str(k): formats.encode_result(v) for k, v in report.items()}
+        except SerializationError as exc:
+            raise PutError(f"set_report: {exc}") from exc
+        new_state = self._state.with_report({k: e.ref for k, e in encoded.items()})
+        self._repo.replace_head(new_state.to_json(), f"run {self.run!r}: set_report",
+                                results=list(encoded.values()))
+        self._state = new_state
+
+    def get_report(self) -> dict[str, Any]:
+        return {name: self._load_result(ref) for name, ref in self._state.report}
+
+    def put_validation_result(self, module: str, result: dict[str, Any]) -> None:
+        self._check_writable()
+        try:
+            document = formats.dumps_value(result)
+        except SerializationError as exc:
+            raise PutError(f"put_validation_result({module}): {exc}") from exc
+        new_state = self._state.with_validation(module, document)
+        self._repo.replace_head(new_state.to_json(),
+                                f"run {self.run!r}: validation result of {module}")
+        self._state = new_state
+
+    def get_validation_result(self, module: str | None = None) -> dict[str, Any] | None:
+        values = {name: formats.loads_value(doc) for name, doc in self._state.validation}
+        return values if module is None else values.get(module)
 
     # --- history ------------------------------------------------------------------------
 
-    def get_snapshots(self, module: str | None = None) -> list[ExecutionSnapshot]:
-        return history.snapshots(self, module)
+    def get_snapshots(self, module: str | None = None) -> history.History[ExecutionSnapshot]:
+        """Every put's snapshot (of one module), oldest first, read page by page."""
+        return history.snapshots(self._repo, module)  # type: ignore[return-value]
 
     def get_snapshot_by_id(self, snapshot_id: str) -> ExecutionSnapshot | None:
-        return history.snapshot_by_id(self, snapshot_id)
+        row = self._repo.snapshot(snapshot_id)
+        return history.snapshot_record(self._store, row) if row is not None else None
 
-    def get_change_history(self, module: str | None = None) -> list[MetadataChange]:
-        return history.changes(self, module)
+    def get_change_history(self, module: str | None = None
+                           ) -> history.History[MetadataChange]:
+        return history.changes(self._repo, module)  # type: ignore[return-value]
 
-    def get_metadata_evolution(self, module: str = "Loader") -> list[SchemaMetadata]:
-        return history.metadata_evolution(self, module)
+    def get_metadata_evolution(self, module: str = "Loader"
+                               ) -> history.History[SchemaMetadata]:
+        """Each distinct metadata version the module had, once, in the order it first appeared."""
+        return history.metadata_evolution(self._repo, module)
 
     def get_status_summary(self) -> dict[str, Any]:
-        return history.summary(self)
+        counts = history.summary_counts(self._repo)
+        return {
+            "run": self.run, "state": counts.pop("state"), "sequence": list(self.sequence),
+            "active_modules": list(self.status), "metadata_modules": list(self.metadata),
+            **counts,
+        }
 
     def restore_from_snapshot(self, snapshot_id: str) -> bool:
         """Rewind the live state to right after ``snapshot_id``; False if there is none.
@@ -601,79 +496,139 @@ class Status(TimingMixin, ReportsMixin):
         The restore is recorded; nothing earlier is rewritten, and later puts
         continue from the restored state.
         """
-        self._check_open()
-        row = self._store.read(lambda conn: conn.execute(
-            select(m.snapshots.c.seq, m.snapshots.c.state_json).where(
-                m.snapshots.c.run_id == self._run_id,
-                m.snapshots.c.snapshot_id == snapshot_id,
-            )
-        ).first())
-        if row is None:
+        self._check_writable()
+        found = self._repo.snapshot_state(snapshot_id)
+        if found is None:
             return False
-        state = RunState.from_json(row.state_json)
-        now = dt.datetime.now()
-        rseq = self._counters["restore"] + 1
-
-        def work(conn: Connection) -> None:
-            conn.execute(insert(m.restores).values(
-                run_id=self._run_id, seq=rseq, snapshot_id=snapshot_id,
-                after_snapshot_seq=self._counters["snapshot"], timestamp=now))
-            conn.execute(update(m.runs).where(m.runs.c.id == self._run_id).values(
-                head_json=state.to_json(), updated_at=now))
-
-        self._write(work, f"restore_from_snapshot({snapshot_id})")
-        self._counters["restore"] = rseq
+        state = RunState.from_json(found[1])
+        seq = self._counters["restore"] + 1
+        self._repo.record_restore(seq, snapshot_id, self._counters["snapshot"], found[1])
+        self._counters["restore"] = seq
         self._state = state
         self._train_indices = None
         self._rebuild_status()
         log.info("run %s restored to %s", self.run, snapshot_id)
         return True
 
+    # --- timing -------------------------------------------------------------------------
+
+    def _store_timings(self, rows: list[dict[str, Any]]) -> None:
+        self._check_writable()
+        self._repo.append_timings(rows)
+
+    def _experiment_of(self, module: str) -> str:
+        entry = self._state.active_map.get(module)
+        return entry.experiment if entry else "default"
+
+    def start_timing(self, module: str, experiment: str, step: str,
+                     context: dict[str, Any] | None = None,
+                     start_time: dt.datetime | None = None) -> str:
+        self._check_writable()
+        return self._timing.start(module, experiment, step, context, start_time)
+
+    def end_timing(self, module: str, experiment: str, step: str,
+                   context: dict[str, Any] | None = None,
+                   end_time: dt.datetime | None = None, duration: float | None = None,
+                   defer: bool = False) -> TimingRecord | None:
+        """Finish a timing record and store it.
+
+        ``defer=True`` stores it with the next put, in that put's transaction (one
+        commit per step instead of two); reading timings or closing stores it too.
+        """
+        self._check_writable()
+        return self._timing.end(module, experiment, step, context, end_time, duration, defer)
+
+    def timing(self, module: str, experiment: str, step: str,
+               context: dict[str, Any] | None = None) -> _Timed:
+        """Time a block; an exception is recorded in the record's context as ``error``."""
+        return _Timed(self, module, experiment, step, context)
+
+    def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
+        if not self._read_only and not self._closed:
+            self._timing.flush()
+        return [history.timing_record(row) for row in self._repo.timing_rows(module)]
+
+    def get_timing_report_data(self) -> pd.DataFrame:
+        return history.timing_frame(self.get_timing_records())
+
     # --- run state ----------------------------------------------------------------------
 
     def set_run_state(self, state: str, *, error: str | None = None,
                       failed_step: str | None = None) -> None:
         """Mark the run running, completed, failed or interrupted."""
-        if state not in ("running", "completed", "failed", "interrupted"):
+        if state not in RUN_STATES:
             raise StatusError(f"unknown run state {state!r}")
-        self._store.set_run_state(self._run_id, state, error=error, failed_step=failed_step)
+        self._check_writable()
+        self._repo.set_state(state, error=error, failed_step=failed_step)
 
     def run_info(self) -> dict[str, Any]:
-        row = self._store.run_row(self.run)
+        row = self._repo.row()
         return {
             "name": row.name, "state": row.state, "error": row.error,
             "failed_step": row.failed_step, "created_at": row.created_at,
             "updated_at": row.updated_at, "finished_at": row.finished_at,
-            "info": codec.loads_value(row.info_json),
+            "info": formats.loads_value(row.info_json),
         }
 
     def update_run_info(self, **values: Any) -> None:
+        self._check_writable()
         info = self.run_info()["info"]
         info.update(values)
-        self._store.update_run_info(self._run_id, info)
+        self._repo.set_info(info)
 
     def count(self, table: str) -> int:
-        t = {"snapshots": m.snapshots, "changes": m.changes, "timings": m.timings}[table]
-        return self._store.read(lambda conn: conn.execute(
-            select(func.count()).select_from(t).where(t.c.run_id == self._run_id)).scalar())
+        return self._repo.count(table)
+
+    def snapshot_ids(self) -> list[tuple[int, str]]:
+        """(number, id) of every snapshot, oldest first."""
+        return self._repo.snapshot_ids()
+
+    def steps_done(self) -> dict[str, str]:
+        """Flow step key -> the run state right after it, for every step already put."""
+        return self._repo.steps_done()
 
 
-def _call_optional(adapter: Any, name: str) -> Any:
-    method = getattr(adapter, name, None)
-    return method() if callable(method) else None
+_ZERO_COUNTERS = {"snapshot": 0, "change": 0, "timing": 0, "restore": 0}
 
 
-def _result_type(result: Any) -> str:
-    if result is None:
-        return "none"
-    if isinstance(result, pd.DataFrame):
-        return "frame"
-    if isinstance(result, dict):
-        return "dict"
-    return type(result).__name__
+class _Timed:
+    """``with status.timing(...)``: one timing record around a block."""
+
+    def __init__(self, status: Status, module: str, experiment: str, step: str,
+                 context: dict[str, Any] | None) -> None:
+        self._status, self._key, self._context = status, (module, experiment, step), context
+
+    def __enter__(self) -> None:
+        self._status.start_timing(*self._key, self._context)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 _tb: object) -> None:
+        error = {"error": f"{kind.__name__}: {exc}"} if kind is not None else None
+        self._status.end_timing(*self._key, error)
+
+
+def _adapter_metadata(adapter: Any, where: str) -> SchemaMetadata | None:
+    """The adapter's new metadata, or None for a module that keeps none."""
+    method = getattr(adapter, "get_metadata", None)
+    if not callable(method):
+        return None
+    try:
+        metadata = method()
+    except NotImplementedError:
+        # PETsARD's adapters of modules that do not change the data's shape say so.
+        return None
+    if metadata is None:
+        return None
+    if not isinstance(metadata, SchemaMetadata):
+        raise PutError(f"{where}: get_metadata() returned {type(metadata).__name__}, not "
+                       "SchemaMetadata or None")
+    problem = metadata_name_problem(metadata)
+    if problem is not None:
+        raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: {problem}")
+    return metadata
 
 
 def _package_version() -> str:
-    from petsard_status import __version__
+    from petsard_status._version import __version__
 
     return __version__

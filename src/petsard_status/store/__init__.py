@@ -1,6 +1,27 @@
-"""The database behind a Status: engine set-up, tables, migrations, blobs."""
+"""The database behind a Status: engine set-up, tables, migrations, runs, documents."""
 
 from petsard_status.store.engine import default_store, resolve_url
-from petsard_status.store.store import Store
+from petsard_status.store.runs import (
+    ChangeEntry,
+    ChangeRow,
+    PutRecord,
+    RunRepository,
+    SnapshotRow,
+    TimingRow,
+)
+from petsard_status.store.store import DocumentWriter, EncodedSchema, Store, StoreArg
 
-__all__ = ["Store", "default_store", "resolve_url"]
+__all__ = [
+    "ChangeEntry",
+    "ChangeRow",
+    "DocumentWriter",
+    "EncodedSchema",
+    "PutRecord",
+    "RunRepository",
+    "SnapshotRow",
+    "Store",
+    "StoreArg",
+    "TimingRow",
+    "default_store",
+    "resolve_url",
+]

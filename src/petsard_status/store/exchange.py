@@ -32,7 +32,8 @@ from petsard_status.formats import (
     validate_export,
 )
 from petsard_status.store import models as m
-from petsard_status.store.store import Store
+from petsard_status.store.runs import inserted_id
+from petsard_status.store.store import DocumentWriter, Store
 from petsard_status.store.translate import translate
 
 __all__ = ["export_run", "import_run"]
@@ -52,7 +53,7 @@ def export_run(store: Store, run: str) -> dict[str, Any]:
     Read in one transaction (a repeatable-read snapshot on PostgreSQL), so a run
     that is being written exports as it was at one moment.
     """
-    from petsard_status import __version__
+    from petsard_status._version import __version__
 
     row = store.run_row(run)
     conn = store.engine.connect()
@@ -114,7 +115,7 @@ def _gather(store: Store, conn: Connection, run_id: int) -> dict[str, Any]:
         digest: {"doc": _stored_doc(conn, m.fields, "field", digest)}
         for digest in sorted(field_refs)
     }
-    blobs: dict[str, dict[str, str]] = {}
+    blobs: dict[str, dict[str, Any]] = {}
     for digest in sorted(tree_refs):
         data = store.load_blob(digest, conn)
         blobs[digest] = {"kind": "tree", "data": encode_blob(data)}
@@ -141,30 +142,26 @@ def import_run(store: Store, doc: Mapping[str, Any], name: str | None = None) ->
             f"a run named {new_name!r} is already in {store.location}; import it under "
             "another name (petsard-status import FILE --run NEW_NAME)"
         )
-    fresh: set[str] = set()
 
-    def work(conn: Connection) -> None:
-        if plan["fields"]:
-            conn.execute(store._insert_ignore(m.fields), plan["fields"])
-        if plan["schemas"]:
-            conn.execute(store._insert_ignore(m.schemas), plan["schemas"])
+    def work(docs: DocumentWriter) -> None:
+        conn = docs.conn
+        docs.rows(m.fields, plan["fields"])
+        docs.rows(m.schemas, plan["schemas"])
         for row in plan["blobs"]:
-            conn.execute(store._insert_ignore(m.blobs), [row])
-        fresh.update(r["hash"] for r in [*plan["fields"], *plan["schemas"], *plan["blobs"]])
-        run_id = conn.execute(insert(m.runs).values(**plan["run"])).inserted_primary_key[0]
+            docs.rows(m.blobs, [row])  # one by one: a large export holds large blobs
+        run_id = inserted_id(conn.execute(insert(m.runs).values(**plan["run"])))
         for table, rows in ((m.snapshots, plan["snapshots"]), (m.changes, plan["changes"]),
                             (m.timings, plan["timings"]), (m.restores, plan["restores"])):
             if rows:
                 conn.execute(insert(table), [{**row, "run_id": run_id} for row in rows])
 
     try:
-        store.write(work)
+        store.write_documents(work)
     except IntegrityError as exc:
         # Another process created a run of this name between the check and the write.
         raise RunExistsError(
             f"could not import run {new_name!r} into {store.location}: {exc.orig}"
         ) from exc
-    store.committed(fresh)
     return new_name
 
 

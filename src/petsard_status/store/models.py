@@ -14,6 +14,7 @@ of the schema.  ``blobs`` holds result frames (Arrow IPC) and result trees
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from sqlalchemy import (
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -160,14 +162,14 @@ class Restore(Base):
     timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
-runs = Run.__table__
-schemas = SchemaDoc.__table__
-fields = FieldDoc.__table__
-blobs = Blob.__table__
-snapshots = Snapshot.__table__
-changes = Change.__table__
-timings = Timing.__table__
-restores = Restore.__table__
+runs = cast(Table, Run.__table__)
+schemas = cast(Table, SchemaDoc.__table__)
+fields = cast(Table, FieldDoc.__table__)
+blobs = cast(Table, Blob.__table__)
+snapshots = cast(Table, Snapshot.__table__)
+changes = cast(Table, Change.__table__)
+timings = cast(Table, Timing.__table__)
+restores = cast(Table, Restore.__table__)
 
 STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores",
                 "materialized")
@@ -194,4 +196,4 @@ class Materialized(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
-materialized = Materialized.__table__
+materialized = cast(Table, Materialized.__table__)

@@ -8,26 +8,23 @@ once), and cached reads of those documents.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from petsard_status import formats as codec
 from petsard_status.errors import (
     CorruptDataError,
     PetsardStatusError,
-    RunExistsError,
     RunNotFoundError,
     StoreError,
 )
@@ -36,7 +33,7 @@ from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import make_engine, prepare_engine, resolve_url
 from petsard_status.store.migrate import ensure_schema
-from petsard_status.store.translate import describe, translate
+from petsard_status.store.translate import describe, is_retryable, translate
 
 T = TypeVar("T")
 
@@ -141,15 +138,10 @@ class Store:
                     conn.begin(),
                 ):
                     return work(conn)
-            except OperationalError as exc:
-                message = str(exc.orig).lower()
-                retryable = "locked" in message or "busy" in message or "deadlock" in message
-                if not retryable or attempt == WRITE_ATTEMPTS - 1:
-                    raise translate(exc, self.engine) from exc
             except IntegrityError:
                 raise
             except DBAPIError as exc:
-                if "deadlock" not in str(exc.orig).lower() or attempt == WRITE_ATTEMPTS - 1:
+                if not is_retryable(exc) or attempt == WRITE_ATTEMPTS - 1:
                     raise translate(exc, self.engine) from exc
             except UnicodeDecodeError as exc:
                 raise translate(exc, self.engine) from exc
@@ -166,36 +158,7 @@ class Store:
         except (SQLAlchemyError, UnicodeDecodeError) as exc:
             raise translate(exc, self.engine) from exc
 
-    def _insert_ignore(self, table: Any) -> Any:
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        if self.dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing()
-        return insert(table).prefix_with("IGNORE")
-
     # --- runs ------------------------------------------------------------------------
-
-    def create_run(self, name: str, config: dict[str, Any], head: str, info: dict) -> int:
-        now = dt.datetime.now()
-        values = {
-            "name": name,
-            "state": "running",
-            # Plain JSON, not the canonical (key-sorted) form: module order is the sequence.
-            "config_json": json.dumps(config, ensure_ascii=False),
-            "head_json": head,
-            "info_json": codec.dumps_value(info),
-            "created_at": now,
-            "updated_at": now,
-        }
-        try:
-            return self.write(
-                lambda conn: conn.execute(insert(m.runs).values(**values)).inserted_primary_key[0]
-            )
-        except IntegrityError as exc:
-            raise RunExistsError(
-                f"a run named {name!r} is already in {self.location}; open it with "
-                f"Status.open({name!r}), or choose another name (or none, for a generated one)"
-            ) from exc
 
     def run_row(self, name: str) -> Any:
         row = self.read(
@@ -220,35 +183,6 @@ class Store:
             query = query.limit(limit)
         return self.read(lambda conn: [r[0] for r in conn.execute(query)])
 
-    def set_run_state(
-        self,
-        run_id: int,
-        state: str,
-        *,
-        error: str | None = None,
-        failed_step: str | None = None,
-    ) -> None:
-        now = dt.datetime.now()
-        values: dict[str, Any] = {"state": state, "updated_at": now, "error": error,
-                                  "failed_step": failed_step}
-        if state in ("completed", "failed", "interrupted"):
-            values["finished_at"] = now
-        else:
-            values["finished_at"] = None
-        self.write(lambda conn: conn.execute(
-            update(m.runs).where(m.runs.c.id == run_id).values(**values)
-        ))
-
-    def update_run_info(self, run_id: int, info: dict[str, Any]) -> None:
-        text = codec.dumps_value(info)
-        self.write(lambda conn: conn.execute(
-            update(m.runs).where(m.runs.c.id == run_id).values(info_json=text)
-        ))
-
-    def max_seq(self, conn: Connection, table: Any, run_id: int) -> int:
-        value = conn.execute(select(func.max(table.c.seq)).where(table.c.run_id == run_id)).scalar()
-        return int(value or 0)
-
     # --- metadata, content-addressed -------------------------------------------------
 
     def encode_schema(self, schema: SchemaMetadata) -> EncodedSchema:
@@ -265,32 +199,6 @@ class Store:
         self._encoded.put(id(schema), encoded)
         return encoded
 
-    def insert_schema(self, conn: Connection, encoded: EncodedSchema, fresh: set[str]) -> None:
-        """Insert the parts of ``encoded`` the database may not have yet."""
-        if encoded.hash in self._known:
-            return
-        rows = [
-            {"hash": h, "name": name, "data_type": dtype, "doc": doc}
-            for h, name, dtype, doc in encoded.fields
-            if h not in self._known and h not in fresh
-        ]
-        if rows:
-            conn.execute(self._insert_ignore(m.fields), rows)
-            fresh.update(r["hash"] for r in rows)
-        schema = encoded.schema
-        conn.execute(
-            self._insert_ignore(m.schemas),
-            [{
-                "hash": encoded.hash,
-                "schema_id": schema.schema_id,
-                "name": schema.name,
-                "field_count": len(schema.fields),
-                "doc": encoded.shell,
-            }],
-        )
-        fresh.add(encoded.hash)
-        self._schemas.put(encoded.hash, schema)
-
     def encode_field(self, f: FieldMetadata) -> tuple[str, str]:
         """A field's (content hash, canonical JSON); cached per object, fields being immutable."""
         cached = self._field_docs.lookup(id(f))
@@ -301,38 +209,22 @@ class Store:
         self._field_docs.put(id(f), (f, digest, doc))
         return digest, doc
 
-    def insert_field(self, conn: Connection, f: FieldMetadata, fresh: set[str]) -> str:
-        digest, doc = self.encode_field(f)
-        if digest not in self._known and digest not in fresh:
-            conn.execute(
-                self._insert_ignore(m.fields),
-                [{"hash": digest, "name": f.name, "data_type": f.data_type.value, "doc": doc}],
-            )
-            fresh.add(digest)
-        return digest
+    def write_documents(self, work: Callable[[DocumentWriter], T]) -> T:
+        """:meth:`write`, with a :class:`DocumentWriter` for content-addressed inserts.
 
-    def insert_blobs(self, conn: Connection, result: EncodedResult, fresh: set[str]) -> None:
-        rows = [
-            {"hash": h, "kind": kind, "size": len(data), "data": data}
-            for h, (kind, data) in result.blobs.items()
-            if h not in self._known and h not in fresh
-        ]
-        if rows:
-            conn.execute(self._insert_ignore(m.blobs), rows)
-            fresh.update(r["hash"] for r in rows)
+        A retried attempt starts with a new writer (what an aborted attempt
+        inserted is gone); only a committed attempt's documents are remembered
+        as present, so later writes skip them.
+        """
+        writers: list[DocumentWriter] = []
 
-    def insert_blob(self, conn: Connection, digest: str, kind: str, data: bytes,
-                    fresh: set[str]) -> None:
-        if digest not in self._known and digest not in fresh:
-            conn.execute(
-                self._insert_ignore(m.blobs),
-                [{"hash": digest, "kind": kind, "size": len(data), "data": data}],
-            )
-            fresh.add(digest)
+        def attempt(conn: Connection) -> T:
+            writers[:] = [DocumentWriter(self, conn)]
+            return work(writers[0])
 
-    def committed(self, fresh: Iterable[str]) -> None:
-        """Remember hashes that a committed transaction wrote, to skip them next time."""
-        self._known.update(fresh)
+        result = self.write(attempt)
+        self._known.update(writers[0].fresh)
+        return result
 
     def load_schema(self, digest: str, conn: Connection | None = None) -> SchemaMetadata:
         cached = self._schemas.lookup(digest)
@@ -371,6 +263,7 @@ class Store:
             for digest, doc in rows:
                 _verify("field", digest, doc, codec.content_hash)
                 value = codec.from_json(doc, FieldMetadata)
+                assert isinstance(value, FieldMetadata)
                 self._fields.put(digest, value)
                 out[digest] = value
         absent = [r for r in refs if r not in out]
@@ -436,6 +329,71 @@ def _verify(kind: str, digest: str, content: Any, hasher: Callable[[Any], str]) 
         )
 
 
-def dumps_compact(value: Any) -> str:
-    """Compact, sorted JSON for the store's own bookkeeping documents."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _insert_ignore(dialect: str, table: Any) -> Any:
+    """INSERT that skips rows whose content hash is already stored."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")
+
+
+StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
+"""What every ``store=`` argument takes: a URL, a SQLite path, an Engine, a Store, or None."""
+
+
+class DocumentWriter:
+    """Content-addressed inserts inside one write attempt of :meth:`Store.write_documents`.
+
+    Each document (field, schema shell, blob) is inserted once: hashes the
+    store knows to be committed are skipped, and so are those this attempt
+    already wrote.
+    """
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.conn = conn
+        self.fresh: set[str] = set()
+        self._store = store
+
+    def _new(self, digest: str) -> bool:
+        return digest not in self._store._known and digest not in self.fresh
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(_insert_ignore(self._store.dialect, table), rows)
+            self.fresh.update(r["hash"] for r in rows)
+
+    def schema(self, encoded: EncodedSchema) -> None:
+        if not self._new(encoded.hash):
+            return
+        self._insert(m.fields, [
+            {"hash": h, "name": name, "data_type": dtype, "doc": doc}
+            for h, name, dtype, doc in encoded.fields if self._new(h)
+        ])
+        schema = encoded.schema
+        self._insert(m.schemas, [{
+            "hash": encoded.hash, "schema_id": schema.schema_id, "name": schema.name,
+            "field_count": len(schema.fields), "doc": encoded.shell,
+        }])
+        self._store._schemas.put(encoded.hash, schema)
+
+    def field(self, f: FieldMetadata) -> str:
+        digest, doc = self._store.encode_field(f)
+        if self._new(digest):
+            self._insert(m.fields, [
+                {"hash": digest, "name": f.name, "data_type": f.data_type.value, "doc": doc}
+            ])
+        return digest
+
+    def result(self, encoded: EncodedResult) -> None:
+        for digest, (kind, data) in encoded.blobs.items():
+            self.blob(digest, kind, data)
+
+    def blob(self, digest: str, kind: str, data: bytes) -> None:
+        if self._new(digest):
+            self._insert(m.blobs, [{"hash": digest, "kind": kind, "size": len(data),
+                                    "data": data}])
+
+    def rows(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """Already-checked rows of a content-addressed table: fields, schemas or blobs."""
+        self._insert(table, [r for r in rows if self._new(r["hash"])])

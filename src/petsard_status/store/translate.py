@@ -18,6 +18,34 @@ from petsard_status.errors import (
 )
 from petsard_status.store.engine import sqlite_path
 
+# Recognised by code, never by message text: SQLite's extended result code names
+# and PostgreSQL's SQLSTATE.
+_RETRYABLE_SQLITE = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_RETRYABLE_SQLSTATE = frozenset({
+    "40P01",  # deadlock_detected
+    "40001",  # serialization_failure
+})
+_UNIQUE_SQLITE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+_UNIQUE_SQLSTATE = "23505"
+
+
+def _codes(exc: BaseException) -> tuple[str, str]:
+    orig = getattr(exc, "orig", exc)
+    return (str(getattr(orig, "sqlite_errorname", "") or ""),
+            str(getattr(orig, "sqlstate", "") or ""))
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A busy or locked SQLite database, a PostgreSQL deadlock: worth trying again."""
+    sqlite_name, sqlstate = _codes(exc)
+    return sqlite_name.startswith(_RETRYABLE_SQLITE) or sqlstate in _RETRYABLE_SQLSTATE
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """The row exists already: another writer got there first."""
+    sqlite_name, sqlstate = _codes(exc)
+    return sqlite_name in _UNIQUE_SQLITE or sqlstate == _UNIQUE_SQLSTATE
+
 
 def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
