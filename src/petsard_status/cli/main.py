@@ -51,7 +51,7 @@ def main() -> None:
 def _register() -> None:
     from petsard_status.cli import run as _run  # noqa: F401
 
-    for optional in ("inspect", "db"):
+    for optional in ("inspect", "db", "ui"):
         try:
             __import__(f"petsard_status.cli.{optional}")
         except ModuleNotFoundError as exc:
