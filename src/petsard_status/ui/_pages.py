@@ -34,6 +34,7 @@ ROWS_PER_PAGE = 50
 EVALUATORS_SHOWN = 5
 CHANGES_SHOWN = 1000
 PREVIEW_ROWS = 10
+RUN_STATES = ("running", "completed", "failed", "interrupted")
 
 PageData = dict[str, Any]
 
@@ -95,7 +96,7 @@ def runs_page(browser: Browser, state: str | None, page: int) -> PageData:
     page, pages = _page_number(page, total, RUNS_PER_PAGE)
     return {
         "runs": [_run_summary(r, int(r.steps_done)) for r in rows],
-        "states": browser.states(),
+        "states": [*RUN_STATES, *(s for s in browser.states() if s not in RUN_STATES)],
         "state": state or "",
         "page": page,
         "pages": pages,
