@@ -18,15 +18,16 @@ STATE_COLOURS = {"done": "#3b7dd8", "failed": "#d83b3b", "running": "#e0a020"}
 def timeline_figure(bars: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """A plotly figure as plain JSON data, or None when there is nothing to draw.
 
-    Each bar is ``{"label", "start", "end", "state"}``.  Labels are HTML-escaped
-    because plotly reads a subset of HTML in its texts; escaped, a name such as
-    ``<b>`` shows as typed.
+    Each bar is ``{"label", "start", "end", "state"}``.  Labels have ``&``, ``<``
+    and ``>`` escaped because plotly reads a subset of HTML in its texts (no tag
+    can form without ``<``; plotly decodes these three entities, not quotes), so
+    a name such as ``<b>`` shows as typed.
     """
     drawn = [b for b in bars if isinstance(b.get("start"), dt.datetime)
              and isinstance(b.get("end"), dt.datetime)]
     if not drawn:
         return None
-    labels = [html.escape(b["label"]) for b in drawn]
+    labels = [html.escape(b["label"], quote=False) for b in drawn]
     # A bar's length on a date axis is in milliseconds.
     lengths = [max((b["end"] - b["start"]).total_seconds() * 1000.0, 1.0) for b in drawn]
     figure = go.Figure(go.Bar(

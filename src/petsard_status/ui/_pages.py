@@ -227,7 +227,7 @@ def run_page(browser: Browser, cache: ResultCache, name: str, page: int = 1) -> 
         "pages": pages,
         "figure": timeline_figure(_timeline_bars(timings, steps)),
         "timings_shown": len(timings),
-        "config": config,
+        "config": json.dumps(config, indent=2, ensure_ascii=False, default=str),
         "evaluations": _evaluations(browser, cache, row.id),
         "reports": _reports(browser, cache, row),
         "progress": browser.progress(row.id),
