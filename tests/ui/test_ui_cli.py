@@ -93,3 +93,27 @@ def test_ui_warns_when_bound_beyond_loopback(example_db: Path) -> None:
     out, err = _first_lines("--db", str(example_db))
     assert "http://127.0.0.1:" in out
     assert "Warning" not in err
+
+
+def test_the_commands_in_docs_ui_run(tmp_path: Path) -> None:
+    """docs/ui.md's shell commands, except the server (which runs until stopped), as written."""
+    import re
+    import shlex
+
+    from ui_support import REPO
+
+    text = (REPO / "docs" / "ui.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^\$ (petsard-status .*)$", text, re.M)
+    assert any(line.startswith("petsard-status ui") for line in lines)
+    ran = 0
+    for line in lines:
+        args = shlex.split(line)[1:]
+        if args[0] == "ui":
+            continue
+        args = [str(REPO / a) if a.startswith("examples/") else a for a in args]
+        done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path)
+        assert done.returncode == 0, f"{line}\n{done.stderr}"
+        ran += 1
+    assert ran == 2
+    assert (tmp_path / "adult-demo.html").stat().st_size > 1_000_000
