@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from collections.abc import Sequence
 from typing import Any
-
-import plotly.graph_objects as go
 
 __all__ = ["timeline_figure"]
 
@@ -16,7 +13,7 @@ STATE_COLOURS = {"done": "#3b7dd8", "failed": "#d83b3b", "running": "#e0a020"}
 
 
 def timeline_figure(bars: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """A plotly figure as plain JSON data, or None when there is nothing to draw.
+    """A plotly.js figure (``data`` and ``layout``) as plain JSON data; None when nothing to draw.
 
     Each bar is ``{"label", "start", "end", "state"}``.  Labels have ``&``, ``<``
     and ``>`` escaped because plotly reads a subset of HTML in its texts (no tag
@@ -30,22 +27,27 @@ def timeline_figure(bars: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     labels = [html.escape(b["label"], quote=False) for b in drawn]
     # A bar's length on a date axis is in milliseconds.
     lengths = [max((b["end"] - b["start"]).total_seconds() * 1000.0, 1.0) for b in drawn]
-    figure = go.Figure(go.Bar(
-        y=labels,
-        x=lengths,
-        base=[b["start"].isoformat() for b in drawn],
-        orientation="h",
-        marker_color=[STATE_COLOURS.get(b.get("state", "done"), "#3b7dd8") for b in drawn],
-        hovertext=[f"{label}: {length / 1000.0:.3f}s" for label, length in zip(labels, lengths)],
-        hoverinfo="text",
-    ))
-    figure.update_layout(
-        height=max(220, 28 * len(drawn) + 90),
-        margin={"l": 20, "r": 20, "t": 20, "b": 40},
-        xaxis={"type": "date", "title": {"text": "time"}},
-        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
-        showlegend=False,
-        plot_bgcolor="#fafafa",
-    )
-    # Round-trip through plotly's own encoder to get plain JSON-able data.
-    return json.loads(figure.to_json())
+    # The figure is written as plotly.js's own data, not through plotly's Python
+    # objects: validating 300 bars there costs 50 ms a page for nothing.
+    return {
+        "data": [{
+            "type": "bar",
+            "orientation": "h",
+            "y": labels,
+            "x": lengths,
+            "base": [b["start"].isoformat() for b in drawn],
+            "marker": {"color": [STATE_COLOURS.get(b.get("state", "done"), "#3b7dd8")
+                                 for b in drawn]},
+            "hovertext": [f"{label}: {length / 1000.0:.3f}s"
+                          for label, length in zip(labels, lengths)],
+            "hoverinfo": "text",
+        }],
+        "layout": {
+            "height": max(220, 28 * len(drawn) + 90),
+            "margin": {"l": 20, "r": 20, "t": 20, "b": 40},
+            "xaxis": {"type": "date", "title": {"text": "time"}},
+            "yaxis": {"autorange": "reversed", "automargin": True, "type": "category"},
+            "showlegend": False,
+            "plot_bgcolor": "#fafafa",
+        },
+    }

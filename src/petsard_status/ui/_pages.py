@@ -29,9 +29,9 @@ RUNS_PER_PAGE = 50
 STEPS_PER_PAGE = 50
 TIMINGS_SHOWN = 300
 FLOW_SHOWN = 300
-FLOW_MATCHED = 2000
+FLOW_MATCHED = 500
 ROWS_PER_PAGE = 50
-EVALUATORS_SHOWN = 5
+EVALUATORS_SHOWN = 3
 CHANGES_SHOWN = 1000
 PREVIEW_ROWS = 10
 RUN_STATES = ("running", "completed", "failed", "interrupted")
@@ -219,9 +219,8 @@ def run_page(browser: Browser, cache: ResultCache, name: str, page: int = 1) -> 
         "run": _run_summary(row, count),
         "flow": _flow_tree(browser, row, done, durations),
         "steps": _step_rows(steps, durations),
-        "groups": [{"label": f"{g.module}[{g.experiment}]", "puts": g.puts,
-                    "first_seq": g.first_seq, "last_seq": g.last_seq,
-                    "last_time": when(g.last_time)} for g in browser.step_groups(row.id)]
+        "groups": [{**g, "last": f"{g['module']}[{g['last_experiment']}]",
+                    "last_time": when(g["last_time"])} for g in browser.step_groups(row.id)]
         if count > STEPS_PER_PAGE else [],
         "page": page,
         "pages": pages,
