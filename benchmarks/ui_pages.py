@@ -5,13 +5,15 @@ The run is built by real ``Status.put`` calls of the put workload
 100-field schema, cycling), each with its timing record stored in the put's
 transaction as the executor does.  That takes several minutes, so the store is
 built once into ``--store`` (default under /tmp) and reused; delete the file to
-build it again.
+build it again.  ``--copied`` builds the run the way ``scale.py`` does instead
+(two cycles of real puts, then their rows copied; no timing records), which
+takes seconds.
 
 The web view is then served by uvicorn on a free loopback port in this
 process's background thread, and each page is fetched over HTTP ``--repeats``
 times; the median (and the first, cold, request) are printed.
 
-    python benchmarks/ui_pages.py [--snapshots 100000] [--repeats 7] [--store PATH]
+    python benchmarks/ui_pages.py [--snapshots 100000] [--repeats 7] [--store PATH] [--copied]
 """
 
 from __future__ import annotations
@@ -85,21 +87,32 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--copied", action="store_true",
+                        help="build the run as scale.py does: two cycles put, the rest copied")
     args = parser.parse_args()
-    path = args.store or Path(f"/tmp/petsard-status-ui-bench/{args.snapshots}.db")
+    kind = "copied" if args.copied else "puts"
+    path = args.store or Path(f"/tmp/petsard-status-ui-bench/{args.snapshots}-{kind}.db")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
+    run = RUN
+    if args.copied:
+        from scale import build_run
+
+        run = "scale"
+        if not path.exists():
+            print(f"building {args.snapshots} snapshots as scale.py does into {path} ...")
+            build_run(path, args.snapshots)
+    elif not path.exists():
         print(f"building {args.snapshots} snapshots by Status.put into {path} ...", flush=True)
         print(f"built in {build(path, args.snapshots):.0f}s")
     base, server, thread = serve(path)
     pages = {
         "runs page": "/",
-        "run page": f"/run?name={RUN}",
-        "run page, steps page 1000": f"/run?name={RUN}&page=1000",
-        "snapshot page (100 fields)": f"/snapshot?run={RUN}&seq={args.snapshots // 2 + 3}",
-        "progress poll": f"/api/progress?run={RUN}",
+        "run page": f"/run?name={run}",
+        "run page, steps page 1000": f"/run?name={run}&page=1000",
+        "snapshot page (100 fields)": f"/snapshot?run={run}&seq={args.snapshots // 2 + 3}",
+        "progress poll": f"/api/progress?run={run}",
     }
-    print(f"store {path} ({path.stat().st_size / 1e6:.0f} MB), run {RUN!r}, "
+    print(f"store {path} ({path.stat().st_size / 1e6:.0f} MB), run {run!r}, "
           f"{args.snapshots} snapshots; {args.repeats} requests per page")
     print(f"{'page':32} {'first ms':>9} {'median ms':>10} {'bytes':>9}")
     for label, route in pages.items():
