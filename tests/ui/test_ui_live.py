@@ -48,6 +48,8 @@ def test_a_background_run_appears_and_its_page_updates_itself(tmp_path: Path) ->
     try:
         _wait_for_run(db, process)
         with chromium() as browser, live_server(db) as site:
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
             page = browser.new_page()
             errors = watch_errors(page)
             page.goto(f"{site}/")
@@ -59,11 +61,15 @@ def test_a_background_run_appears_and_its_page_updates_itself(tmp_path: Path) ->
             assert first < 8, "the run finished before its page could watch it"
             # Set on this document: a reload would start a new one without it.
             page.evaluate("window.__sameDocument = 'yes'")
-            page.wait_for_function(
-                "() => document.querySelectorAll('#steps tr.step').length === 8"
-                " && document.querySelector('h1 .state').textContent === 'completed'",
-                timeout=180_000,
-            )
+            try:
+                page.wait_for_function(
+                    "() => document.querySelectorAll('#steps tr.step').length === 8"
+                    " && document.querySelector('h1 .state').textContent === 'completed'",
+                    timeout=180_000,
+                )
+            except PlaywrightTimeout:
+                pytest.fail(f"the page did not follow the run (pipeline exit code "
+                            f"{process.poll()}); it shows:\n{page.locator('body').inner_text()}")
             assert page.evaluate("window.__sameDocument") == "yes"
             assert page.locator("#flow .state").all_inner_texts() == ["done"] * 8
             assert page.locator("#timeline svg.main-svg").count() >= 1

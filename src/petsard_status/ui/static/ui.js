@@ -18,7 +18,12 @@
 
   function refresh() {
     return fetch(window.location.href, { cache: "no-store" })
-      .then(function (response) { return response.text(); })
+      .then(function (response) {
+        // A failed answer (the server busy or stopping) leaves the page as it was,
+        // still polling, rather than replacing the run with an error.
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
       .then(function (text) {
         var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("page");
         var current = document.getElementById("page");
