@@ -26,6 +26,7 @@ from petsard_status.cli.run import (
     resume_command,
     run_command,
 )
+from petsard_status.cli.ui import report_command, ui_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,5 +53,7 @@ for _command in (
     import_command,
     materialize_command,
     db_group,
+    ui_command,
+    report_command,
 ):
     main.add_command(_command)

@@ -112,9 +112,9 @@ def _init_lazy(record: Any, values: dict[str, Any], loaders: dict[str, Callable[
 class LazySnapshot(ExecutionSnapshot):
     """An :class:`ExecutionSnapshot` read from the store; equal to the eager one."""
 
-    metadata_before = _Deferred()  # type: ignore[assignment]
-    metadata_after = _Deferred()  # type: ignore[assignment]
-    execution_context = _Deferred()  # type: ignore[assignment]
+    metadata_before = _Deferred()
+    metadata_after = _Deferred()
+    execution_context = _Deferred()
 
     def __init__(self, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
         _init_lazy(self, values, loaders)
