@@ -32,7 +32,9 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PetsardStatusError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            # A checked config has one line per problem: each is an error of its own.
+            for line in getattr(exc, "problems", None) or [str(exc)]:
+                click.echo(f"Error: {line}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -49,7 +51,9 @@ def main() -> None:
 
 
 def _register() -> None:
+    from petsard_status.cli import results as _results  # noqa: F401
     from petsard_status.cli import run as _run  # noqa: F401
+    from petsard_status.cli import validate as _validate  # noqa: F401
 
     for optional in ("inspect", "db"):
         try:

@@ -22,6 +22,9 @@ from sqlalchemy import select
 from petsard_status import formats as codec
 from petsard_status.config import Config, FlowStep
 from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
+from petsard_status.execution.outputs import run_output_dir
+from petsard_status.execution.revisions import current_config, revise
+from petsard_status.execution.validate import check_config
 from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
@@ -79,7 +82,8 @@ class Executor:
         if _status is not None:
             self.status = _status
             info = self.status.run_info()["info"]
-            self.config = self.status.config
+            self.config = current_config(self.status, info)
+            self.status.config = self.config
             self.seed = int(info["seeds"]["run"])
             self.base_dir = Path(info["base_dir"])
             self.output_dir = Path(output_dir) if output_dir else Path(info["output_dir"])
@@ -90,9 +94,12 @@ class Executor:
         else:
             self.config = config if isinstance(config, Config) else Config(config)
             self.base_dir = Path.cwd()
+        # Every parameter is checked before the run exists: a bad one runs nothing.
+        check_config(self.config, self.base_dir)
         self.seed = seed if seed is not None else secrets.randbelow(2**31)
-        self.output_dir = Path(output_dir or "petsard-output").resolve()
         self.status = Status(self.config, store, run)
+        self.output_dir = (Path(output_dir) if output_dir else run_output_dir(self.run_name)
+                           ).resolve()
         self.status.update_run_info(
             seeds={"run": self.seed},
             base_dir=str(self.base_dir),
@@ -108,9 +115,15 @@ class Executor:
         *,
         output_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
     ) -> dict[str, Any]:
-        """Continue ``run`` where it stopped; returns the results like ``run()``."""
-        with cls.reopen(run, store, output_dir=output_dir, progress=progress) as executor:
+        """Continue ``run`` where it stopped; returns the results like ``run()``.
+
+        ``config`` is a corrected config (or YAML file) to continue with; see
+        :func:`petsard_status.execution.revisions.revise`.
+        """
+        with cls.reopen(run, store, output_dir=output_dir, progress=progress,
+                        config=config) as executor:
             return executor.run()
 
     @classmethod
@@ -121,9 +134,17 @@ class Executor:
         *,
         output_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
     ) -> Executor:
-        return cls(None, _status=Status.open(run, store), output_dir=output_dir,  # type: ignore[arg-type]
-                   progress=progress)
+        executor = cls(None, _status=Status.open(run, store),  # type: ignore[arg-type]
+                       output_dir=output_dir, progress=progress)
+        if config is not None:
+            try:
+                revise(executor, config)
+            except BaseException:
+                executor.close()
+                raise
+        return executor
 
     @property
     def run_name(self) -> str:
@@ -139,6 +160,10 @@ class Executor:
         self.close()
 
     # --- the walk -------------------------------------------------------------------------
+
+    def done_steps(self) -> dict[str, str]:
+        """Step key -> state JSON of its snapshot, for every step already put."""
+        return self._done_steps()
 
     def _done_steps(self) -> dict[str, str]:
         """Step key -> state JSON of its snapshot, for every step already put."""
