@@ -34,6 +34,7 @@ from petsard_status.config import Config
 from petsard_status.errors import ConfigError, PetsardStatusError, SnapshotError
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
+from petsard_status.modules.params import suggest
 from petsard_status.status import Status
 from petsard_status.store import models as m
 from petsard_status.store.store import Store
@@ -48,6 +49,17 @@ def _check_module(status: Status, module: str | None) -> None:
     if module is not None and module not in status.sequence:
         raise ConfigError(f"module {module!r} is not in run {status.run!r}; its modules are "
                           f"{', '.join(status.sequence)}")
+
+
+def _check_field(status: Status, field: str | None) -> None:
+    if field is None:
+        return
+    names = sorted({c.target_id for c in status.get_change_history() if c.target_type == "field"}
+                   | {f.name for schema in status.metadata.values() for f in schema.fields})
+    if field not in names:
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise ConfigError(f"field {field!r} is not in the metadata of run {status.run!r}"
+                          f"{suggest(field, names)}; its fields are {shown or 'none'}")
 
 
 # --- runs ------------------------------------------------------------------------------
@@ -86,8 +98,17 @@ def run_overview(store: Store) -> list[dict[str, Any]]:
             "steps_total": total,
             "error": row.error,
             "failed_step": row.failed_step,
+            **seed_and_output(info),
         })
     return out
+
+
+def seed_and_output(info: Any) -> dict[str, Any]:
+    """The run's seed and its output folder, from its info (None where not recorded)."""
+    info = info if isinstance(info, dict) else {}
+    seeds = info.get("seeds")
+    return {"seed": seeds.get("run") if isinstance(seeds, dict) else None,
+            "output_dir": info.get("output_dir")}
 
 
 @main.command("runs")
@@ -103,11 +124,12 @@ def runs_command(db: str | None, as_json: bool) -> None:
             return
         click.echo(f"database  {store.location}")
         echo_table(
-            ("run", "state", "started", "duration", "steps"),
+            ("run", "state", "started", "duration", "steps", "seed", "outputs"),
             [(r["name"], r["state"], r["started"], seconds(r["duration_seconds"]),
-              f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}")
+              f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}",
+              r["seed"], r["output_dir"])
              for r in overview],
-            right=(3, 4),
+            right=(3, 4, 5),
             empty="no runs yet; start one with: petsard-status run PIPELINE.yaml",
         )
 
@@ -164,7 +186,7 @@ def snapshots_command(run: str, module: str | None, db: str | None, as_json: boo
 
 def _schema_label(schema: SchemaMetadata | None, which: str) -> str:
     if schema is None:
-        return "none recorded"
+        return "none: this module records no metadata of its own"
     rows = schema.stats.row_count if schema.stats else None
     size = f"{len(schema.fields)} fields" + (f", {rows} rows" if rows is not None else "")
     meaning = {"after": "after the module ran", "before": "before the module ran",
@@ -196,12 +218,15 @@ def show_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> N
                     "schema_id": schema.schema_id, "name": schema.name,
                     "row_count": schema.stats.row_count if schema.stats else None,
                     "field_count": len(schema.fields)},
-                "fields": fields,
+                "fields": fields, **seed_and_output(status.run_info()["info"]),
             })
             return
         context = snap.execution_context
+        run_extra = seed_and_output(status.run_info()["info"])
         echo_pairs([
             ("run", status.run),
+            ("seed", run_extra["seed"]),
+            ("outputs", run_extra["output_dir"]),
             ("snapshot", snap.snapshot_id),
             ("module", f"{snap.module_name}[{snap.experiment_name}]"),
             ("time", snap.timestamp),
@@ -284,6 +309,7 @@ def changes_command(run: str, module: str | None, field: str | None, db: str | N
     """List RUN's metadata changes: schemas and fields created, updated or deleted."""
     with open_store(db) as store, open_status(store, run) as status:
         _check_module(status, module)
+        _check_field(status, field)
         rows = change_rows(status, module, field)
         if as_json:
             echo_json({"run": status.run, "module": module, "field": field, "changes": rows})

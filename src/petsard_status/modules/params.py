@@ -272,9 +272,10 @@ class ParamSpec:
         for param in self.params:
             if param.name not in values and param.required_for(method):
                 with_method = f" with method {method}" if method is not None else ""
+                doc = f": {param.doc}" if param.doc else ""
                 problems.append(ParamProblem(None, (
-                    f"parameter {param.name!r} is required{with_method}: {param.doc or ''}"
-                    f" ({param.allowed()})").replace(": (", " (")))
+                    f"parameter {param.name!r} is required{with_method}{doc} "
+                    f"({param.allowed()})"), key=True))
         return problems
 
     def _unknown(self, name: str) -> ParamProblem:

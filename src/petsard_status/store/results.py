@@ -11,7 +11,7 @@ from petsard_status.formats import RunState
 from petsard_status.store import models as m
 from petsard_status.store.store import Store
 
-__all__ = ["step_results"]
+__all__ = ["recorded_schema", "step_results"]
 
 
 def step_results(store: Store, run_id: int, module: str) -> list[tuple[str, str, Any]]:
@@ -36,3 +36,11 @@ def step_results(store: Store, run_id: int, module: str) -> list[tuple[str, str,
         result = store.load_result(entry.result_ref) if entry is not None else None
         out.append((experiment, key, result))
     return out
+
+
+def recorded_schema(store: Store, run_id: int, module: str, digest: str) -> bool:
+    """Whether a snapshot of ``module`` in the run recorded the schema ``digest`` as its own."""
+    s = m.snapshots.c
+    query = select(s.seq).where(s.run_id == run_id, s.module == module,
+                                s.schema_after == digest).limit(1)
+    return store.read(lambda conn: conn.execute(query).first()) is not None
