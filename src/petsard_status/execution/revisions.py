@@ -6,8 +6,10 @@ finished is configured identically in it: the same module order, and the
 same parameters for each finished step's experiment (so the stored results
 stay the results of that config).  It is then recorded in the run's info,
 ``info["config_revisions"]``, as ``{"revision", "time", "sha256", "source",
-"base_dir", "config"}``; the last revision is the config the run uses from
-then on.
+"base_dir", "config_json"}``; the last revision is the config the run uses
+from then on.  The config is kept as JSON text because the info document is
+stored with sorted keys, and the order of modules and experiments is the
+flow.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from petsard_status.config import Config
 from petsard_status.errors import ConfigError, CorruptDataError, PetsardStatusError
 from petsard_status.execution.validate import check_config
+from petsard_status.formats import strict_loads
 from petsard_status.status import Status
 
 if TYPE_CHECKING:
@@ -53,7 +56,8 @@ def current_config(status: Status, info: dict[str, Any]) -> Config:
         return status.config
     last = found[-1]
     try:
-        config = Config(last["config"])
+        config = Config(strict_loads(last["config_json"], what="config revision",
+                                     error=CorruptDataError))
     except (KeyError, TypeError, PetsardStatusError) as exc:
         raise CorruptDataError(
             f"run {status.run!r}: its config revision {last.get('revision')!r} cannot be "
@@ -125,7 +129,7 @@ def record_revision(status: Status, config: Config, base_dir: Path) -> dict[str,
         "sha256": digest,
         "source": str(config.source_path) if config.source_path is not None else None,
         "base_dir": str(base_dir),
-        "config": config.to_dict(),
+        "config_json": json.dumps(config.to_dict(), ensure_ascii=False),
     }
     status.update_run_info(**{REVISIONS_KEY: [*found, revision]}, base_dir=str(base_dir),
                            total_steps=config.num_steps)
