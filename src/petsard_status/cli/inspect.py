@@ -116,7 +116,10 @@ def seed_and_output(info: Any) -> dict[str, Any]:
 @json_option
 @user_errors
 def runs_command(db: str | None, as_json: bool) -> None:
-    """List the runs in the store: state, start, duration and steps done."""
+    """List the runs in the store: state, start, duration, steps done and seed.
+
+    Each run's output folder is in --json (output_dir) and in `show`.
+    """
     with open_store(db) as store:
         overview = run_overview(store)
         if as_json:
@@ -124,10 +127,10 @@ def runs_command(db: str | None, as_json: bool) -> None:
             return
         click.echo(f"database  {store.location}")
         echo_table(
-            ("run", "state", "started", "duration", "steps", "seed", "outputs"),
+            ("run", "state", "started", "duration", "steps", "seed"),
             [(r["name"], r["state"], r["started"], seconds(r["duration_seconds"]),
               f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}",
-              r["seed"], r["output_dir"])
+              r["seed"])
              for r in overview],
             right=(3, 4, 5),
             empty="no runs yet; start one with: petsard-status run PIPELINE.yaml",

@@ -149,7 +149,7 @@ def run_command(pipeline: str, db: str | None, run_name: str | None, output: str
             f"{resume_hint(run_name or '', db)}, or give another --run name"
         ) from None
     click.echo(f"run {executor.run_name}: {executor.config.num_steps} steps, "
-               f"database {executor.status.store.location}, outputs {executor.output_dir}")
+               f"database {executor.status.store.location}")
     _execute(executor, executor.progress, db, show_traceback)
 
 
