@@ -254,8 +254,10 @@ def test_changes_of_one_module_and_field(db: str, status: Status) -> None:
             f"{change.after_state.data_type.value}") in detail
 
 
-def test_changes_of_a_field_that_never_changed(db: str) -> None:
-    assert "no changes of field 'nope'" in ok("changes", RUN, "--field", "nope", "--db", db)
+def test_changes_of_a_field_not_in_the_run_is_an_error(db: str) -> None:
+    result = invoke("changes", RUN, "--field", "nope", "--db", db)
+    assert result.exit_code == 1
+    assert "field 'nope' is not in the metadata of run" in result.output
 
 
 # --- diff ------------------------------------------------------------------------------------

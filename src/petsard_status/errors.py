@@ -20,6 +20,20 @@ class ConfigError(PetsardStatusError, ValueError):
     """The pipeline configuration is malformed or names something unknown."""
 
 
+class InvalidConfigError(ConfigError):
+    """A pipeline's parameters were checked before it ran, and some are wrong.
+
+    ``problems`` holds one line per problem (``FILE:LINE: Module[experiment]: ...``);
+    the message lists them all.
+    """
+
+    def __init__(self, problems: list[str], where: str = "") -> None:
+        self.problems = list(problems)
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(f"{count} in the config{where}; nothing was run:\n  "
+                         + "\n  ".join(self.problems))
+
+
 # --- metadata ----------------------------------------------------------------------
 
 

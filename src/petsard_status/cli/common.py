@@ -12,6 +12,7 @@ from petsard_status.errors import SnapshotError, StoreConnectionError
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import ExecutionSnapshot, Status
 from petsard_status.store.engine import ENV_VAR, SQLITE_HEADER, is_sqlite, resolve_url, sqlite_path
+from petsard_status.store.results import recorded_schema
 from petsard_status.store.store import Store
 
 SHOWN_IDS = 10
@@ -107,15 +108,21 @@ def snapshot_schema(status: Status, snapshot: ExecutionSnapshot) -> tuple[Schema
     """The metadata to show for a snapshot, and which it is: after, before, or input.
 
     Modules that do not change the data's shape (Synthesizer, Evaluator, ...)
-    record no metadata of their own; for them the metadata they received is shown.
+    record no metadata of their own; for them the metadata they received is
+    shown, but only when the module just before them recorded it: an
+    Evaluator's input comes from the Postprocessor, which records none, and
+    the last metadata recorded (the Preprocessor's) describes other data.
     """
     if snapshot.metadata_after is not None:
         return snapshot.metadata_after, "after"
     if snapshot.metadata_before is not None:
         return snapshot.metadata_before, "before"
-    digest = snapshot.execution_context.get("input_schema")
-    if isinstance(digest, str) and digest:
-        return status.store.load_schema(digest), "input"
+    context = snapshot.execution_context
+    digest, index = context.get("input_schema"), context.get("sequence_index")
+    if isinstance(digest, str) and digest and isinstance(index, int) and index > 0:
+        previous = status.sequence[index - 1]
+        if recorded_schema(status.store, status.run_id, previous, digest):
+            return status.store.load_schema(digest), "input"
     return None, "none"
 
 

@@ -32,14 +32,26 @@ from petsard_status.cli.tables import (
 from petsard_status.errors import ConfigError, SnapshotError
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
+from petsard_status.modules.params import suggest
 from petsard_status.status import Status
-from petsard_status.store.runs import run_overview
+from petsard_status.store.runs import run_overview, seed_and_output
 
 
 def _check_module(status: Status, module: str | None) -> None:
     if module is not None and module not in status.sequence:
         raise ConfigError(f"module {module!r} is not in run {status.run!r}; its modules are "
                           f"{', '.join(status.sequence)}")
+
+
+def _check_field(status: Status, field: str | None) -> None:
+    if field is None:
+        return
+    names = sorted({c.target_id for c in status.get_change_history() if c.target_type == "field"}
+                   | {f.name for schema in status.metadata.values() for f in schema.fields})
+    if field not in names:
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise ConfigError(f"field {field!r} is not in the metadata of run {status.run!r}"
+                          f"{suggest(field, names)}; its fields are {shown or 'none'}")
 
 
 # --- runs ------------------------------------------------------------------------------
@@ -50,7 +62,10 @@ def _check_module(status: Status, module: str | None) -> None:
 @json_option
 @user_errors
 def runs_command(db: str | None, as_json: bool) -> None:
-    """List the runs in the store: state, start, duration and steps done."""
+    """List the runs in the store: state, start, duration, steps done and seed.
+
+    Each run's output folder is in --json (output_dir) and in `show`.
+    """
     with open_store(db) as store:
         overview = run_overview(store)
         if as_json:
@@ -58,11 +73,12 @@ def runs_command(db: str | None, as_json: bool) -> None:
             return
         click.echo(f"database  {store.location}")
         echo_table(
-            ("run", "state", "started", "duration", "steps"),
+            ("run", "state", "started", "duration", "steps", "seed"),
             [(r["name"], r["state"], r["started"], seconds(r["duration_seconds"]),
-              f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}")
+              f"{r['steps_done']}/{r['steps_total'] if r['steps_total'] is not None else '?'}",
+              r["seed"])
              for r in overview],
-            right=(3, 4),
+            right=(3, 4, 5),
             empty="no runs yet; start one with: petsard-status run PIPELINE.yaml",
         )
 
@@ -121,7 +137,7 @@ def snapshots_command(run: str, module: str | None, limit: int | None, offset: i
 
 def _schema_label(schema: SchemaMetadata | None, which: str) -> str:
     if schema is None:
-        return "none recorded"
+        return "none: this module records no metadata of its own"
     rows = schema.stats.row_count if schema.stats else None
     size = f"{len(schema.fields)} fields" + (f", {rows} rows" if rows is not None else "")
     meaning = {"after": "after the module ran", "before": "before the module ran",
@@ -153,12 +169,15 @@ def show_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> N
                     "schema_id": schema.schema_id, "name": schema.name,
                     "row_count": schema.stats.row_count if schema.stats else None,
                     "field_count": len(schema.fields)},
-                "fields": fields,
+                "fields": fields, **seed_and_output(status.run_info()["info"]),
             })
             return
         context = snap.execution_context
+        run_extra = seed_and_output(status.run_info()["info"])
         echo_pairs([
             ("run", status.run),
+            ("seed", run_extra["seed"]),
+            ("outputs", run_extra["output_dir"]),
             ("snapshot", snap.snapshot_id),
             ("module", f"{snap.module_name}[{snap.experiment_name}]"),
             ("time", snap.timestamp),
@@ -241,6 +260,7 @@ def changes_command(run: str, module: str | None, field: str | None, db: str | N
     """List RUN's metadata changes: schemas and fields created, updated or deleted."""
     with open_store(db) as store, open_status(store, run) as status:
         _check_module(status, module)
+        _check_field(status, field)
         rows = change_rows(status, module, field)
         if as_json:
             echo_json({"run": status.run, "module": module, "field": field, "changes": rows})

@@ -22,11 +22,13 @@ from petsard_status.cli.inspect import (
     snapshots_command,
     timings_command,
 )
+from petsard_status.cli.results import results_command
 from petsard_status.cli.run import (
     resume_command,
     run_command,
 )
 from petsard_status.cli.ui import report_command, ui_command
+from petsard_status.cli.validate import validate_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +44,8 @@ def main() -> None:
 for _command in (
     run_command,
     resume_command,
+    validate_command,
+    results_command,
     runs_command,
     snapshots_command,
     show_command,

@@ -37,7 +37,9 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PetsardStatusError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            # A checked config has one line per problem: each is an error of its own.
+            for line in getattr(exc, "problems", None) or [str(exc)]:
+                click.echo(f"Error: {line}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -8,8 +8,14 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from petsard_status.cli.failures import report_failure, resume_hint
 from petsard_status.cli.options import db_option, user_errors
+from petsard_status.errors import RunExistsError
 from petsard_status.execution import Executor, RunInterrupted, StepEvent
+
+traceback_option = click.option(
+    "--traceback", "show_traceback", is_flag=True,
+    help="On a failed step, print the whole Python trace too.")
 
 
 class _PlainProgress:
@@ -25,7 +31,7 @@ class _PlainProgress:
         elif event.kind == "done" and event.step is not None:
             click.echo(f"{clock} {event.done}/{event.total} {event.step.module}"
                        f"[{event.step.experiment}] done")
-        elif event.kind in ("rerun", "failed") and event.message:
+        elif event.kind == "rerun" and event.message:
             click.echo(f"{clock} {event.message}")
         elif event.kind == "finished" and event.message:
             click.echo(event.message)
@@ -68,7 +74,7 @@ class _RichProgress:
             self._progress.update(self._task, description=label)
         elif event.kind == "done":
             self._progress.update(self._task, completed=event.done)
-        elif event.kind in ("rerun", "failed") and event.message:
+        elif event.kind == "rerun" and event.message:
             self._progress.console.print(escape(event.message))
         elif event.kind == "finished":
             self._progress.update(self._task, description="finished", completed=event.done)
@@ -96,37 +102,55 @@ def _closing(executor: Executor, results: dict[str, Any]) -> None:
     click.echo("inspect   petsard-status snapshots " + executor.run_name + f" --db {db}")
 
 
-def _execute(executor: Executor, progress: Any) -> None:
-    try:
-        with executor:
-            try:
-                results = executor.run()
-            finally:
-                progress.close()
-            _closing(executor, results)
-    except RunInterrupted as exc:
-        click.echo(f"Interrupted: {exc}", err=True)
-        sys.exit(130)
+def _execute(executor: Executor, progress: Any, db: str | None, show_traceback: bool) -> None:
+    with executor:
+        try:
+            results = executor.run()
+        except RunInterrupted:
+            progress.close()
+            step = executor.status.run_info()["failed_step"] or "?"
+            click.echo(f"Interrupted: run {executor.run_name} was interrupted at {step}; "
+                       f"continue it with: {resume_hint(executor.run_name, db)}", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            progress.close()
+            report_failure(exc, executor.run_name, executor.status.run_info()["failed_step"],
+                           db, show_traceback)
+            sys.exit(1)
+        progress.close()
+        _closing(executor, results)
 
 
 @click.command("run")
 @click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
 @db_option
 @click.option("--run", "run_name", default=None, help="Name of the run [default: generated].")
-@click.option("--output", "output", default="petsard-output", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the Reporter's files.")
-@click.option("--seed", type=int, default=None,
-              help="Seed for every module without its own [default: random, recorded].")
+@click.option("--output", "output", default=None, type=click.Path(file_okay=False),
+              help="Folder for the Reporter's files [default: petsard-output/RUN].")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="Seed (0 or more) for every module without its own "
+                   "[default: random, recorded].")
 @click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@traceback_option
 @user_errors
-def run_command(pipeline: str, db: str | None, run_name: str | None, output: str,
-                seed: int | None, plain: bool) -> None:
-    """Run the pipeline in PIPELINE (a YAML file), recording every step."""
-    progress = _progress(plain)
-    executor = Executor(pipeline, db, run_name, output_dir=output, seed=seed, progress=progress)
+def run_command(pipeline: str, db: str | None, run_name: str | None, output: str | None,
+                seed: int | None, plain: bool, show_traceback: bool) -> None:
+    """Run the pipeline in PIPELINE (a YAML file), recording every step.
+
+    Every parameter is checked first (as `petsard-status validate` does); on a
+    problem nothing runs and no run is recorded.
+    """
+    try:
+        executor = Executor(pipeline, db, run_name, output_dir=output, seed=seed,
+                            progress=_progress(plain))
+    except RunExistsError:
+        raise RunExistsError(
+            f"a run named {run_name!r} is already in the database; continue it with: "
+            f"{resume_hint(run_name or '', db)}, or give another --run name"
+        ) from None
     click.echo(f"run {executor.run_name}: {executor.config.num_steps} steps, "
                f"database {executor.status.store.location}")
-    _execute(executor, progress)
+    _execute(executor, executor.progress, db, show_traceback)
 
 
 @click.command("resume")
@@ -134,10 +158,19 @@ def run_command(pipeline: str, db: str | None, run_name: str | None, output: str
 @db_option
 @click.option("--output", "output", default=None, type=click.Path(file_okay=False),
               help="Folder for the Reporter's files [default: the run's own].")
+@click.option("--config", "config", default=None, type=click.Path(dir_okay=False),
+              help="A corrected pipeline file to continue with; the steps already finished "
+                   "must be configured identically in it.")
 @click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@traceback_option
 @user_errors
-def resume_command(run_name: str, db: str | None, output: str | None, plain: bool) -> None:
-    """Finish RUN where it stopped, without redoing finished steps."""
-    progress = _progress(plain)
-    executor = Executor.reopen(run_name, db, output_dir=output, progress=progress)
-    _execute(executor, progress)
+def resume_command(run_name: str, db: str | None, output: str | None, config: str | None,
+                   plain: bool, show_traceback: bool) -> None:
+    """Finish RUN where it stopped, without redoing finished steps.
+
+    With --config, continue with a corrected pipeline file, recorded as a revision
+    of the run's config.
+    """
+    executor = Executor.reopen(run_name, db, output_dir=output, progress=_progress(plain),
+                               config=config)
+    _execute(executor, executor.progress, db, show_traceback)

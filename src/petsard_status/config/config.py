@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from petsard_status.config.locations import yaml_error_message
 from petsard_status.errors import ConfigError
 
 KNOWN_MODULES: tuple[str, ...] = (
@@ -196,7 +197,7 @@ class Config:
         try:
             data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {str(file)!r} is not valid YAML: {exc}") from None
+            raise ConfigError(yaml_error_message(file, exc)) from None
         if data is None:
             raise ConfigError(
                 f"config file {str(file)!r} is empty; write at least one module, e.g. "

@@ -19,10 +19,13 @@ from typing import Any
 
 from petsard_status.config import Config, FlowStep
 from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
+from petsard_status.execution.outputs import run_output_dir
+from petsard_status.execution.revisions import current_config, revise
+from petsard_status.execution.validate import check_config
 from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
-from petsard_status.status.status import Status, StoreArg
+from petsard_status.status.status import Status, StoreArg, generate_run_name
 
 
 class RunInterrupted(ExecutionError):
@@ -75,11 +78,14 @@ class Executor:
         else:
             the_config = config if isinstance(config, Config) else Config(config)
             base_dir = Path.cwd()
+        # Every parameter is checked before the run exists: a bad one runs nothing.
+        check_config(the_config, base_dir)
         the_seed = seed if seed is not None else secrets.randbelow(2**31)
-        outputs = Path(output_dir or "petsard-output").resolve()
+        name = run or generate_run_name()
+        outputs = (Path(output_dir) if output_dir else run_output_dir(name)).resolve()
         # Everything a resume needs goes into the run's first commit: a run killed
         # right after it was created can still be resumed.
-        status = Status(the_config, store, run, info={
+        status = Status(the_config, store, name, info={
             "seeds": {"run": the_seed}, "base_dir": str(base_dir),
             "output_dir": str(outputs), "total_steps": the_config.num_steps,
         })
@@ -103,9 +109,15 @@ class Executor:
         *,
         output_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
     ) -> dict[str, Any]:
-        """Continue ``run`` where it stopped; returns the results like ``run()``."""
-        with cls.reopen(run, store, output_dir=output_dir, progress=progress) as executor:
+        """Continue ``run`` where it stopped; returns the results like ``run()``.
+
+        ``config`` is a corrected config (or YAML file) to continue with; see
+        :func:`petsard_status.execution.revisions.revise`.
+        """
+        with cls.reopen(run, store, output_dir=output_dir, progress=progress,
+                        config=config) as executor:
             return executor.run()
 
     @classmethod
@@ -116,22 +128,37 @@ class Executor:
         *,
         output_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
     ) -> Executor:
-        """An executor for a stored run, with the seed and folders it was started with."""
+        """An executor for a stored run, with the seed and folders it was started with.
+
+        ``config`` (a corrected pipeline) becomes the run's new config revision when
+        every finished step is configured as it was.
+        """
         status = Status.open(run, store)
         try:
             info = status.run_info()["info"]
             seed = int(info["seeds"]["run"])
             base_dir = Path(info["base_dir"])
             outputs = Path(output_dir) if output_dir else Path(info["output_dir"])
+            status.config = current_config(status, info)
         except (KeyError, TypeError, ValueError) as exc:
             status.close()
             raise ExecutionError(
                 f"run {run!r} was not started by `petsard-status run` (its info lacks "
                 f"{exc}); it cannot be resumed"
             ) from None
+        except BaseException:
+            status.close()
+            raise
         executor = cls.__new__(cls)
         executor._setup(status, seed, base_dir, outputs, progress)
+        if config is not None:
+            try:
+                revise(executor, config)
+            except BaseException:
+                executor.close()
+                raise
         return executor
 
     @property
@@ -148,6 +175,10 @@ class Executor:
         self.close()
 
     # --- the walk -------------------------------------------------------------------------
+
+    def done_steps(self) -> dict[str, str]:
+        """Step key -> state JSON of its snapshot, for every step already put."""
+        return self._done_steps()
 
     def _done_steps(self) -> dict[str, str]:
         return self.status.steps_done()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from petsard_status.modules.params import ParamSpec
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -36,10 +38,15 @@ class BaseAdapter:
     Subclasses set ``module_name`` and implement ``set_input``, ``run`` and
     ``get_result``; modules that change the data's shape also implement
     ``get_metadata``.  ``run`` must be deterministic given its input and
-    parameters (seeds included): resuming a run relies on it.
+    parameters (seeds included): resuming a run relies on it.  Declaring
+    ``params`` (a :class:`~petsard_status.modules.params.ParamSpec`) lets
+    ``petsard-status validate`` and ``run`` check an experiment's parameters
+    before any step runs.
     """
 
     module_name: ClassVar[str] = ""
+    params: ClassVar[ParamSpec | None] = None
+    """The parameters this adapter takes, checked before a run starts (None: unchecked)."""
 
     def __init__(self, config: dict[str, Any], context: ModuleContext | None = None) -> None:
         self.config = dict(config)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
+from petsard_status.modules.params import INT, NUMBER, RANDOM_STATE, STRING, Param, ParamSpec
 from petsard_status.modules.splitter import frame_of, previous_frame
 
 METHODS = ("default",)
@@ -140,6 +141,16 @@ class EvaluatorAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Evaluator"
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("method", (STRING,), default="default", choices=METHODS),
+        Param("max_rows", (INT,), default=2000, minimum=2,
+              doc="rows sampled for the distance checks"),
+        Param("max_reference_rows", (INT,), default=50_000, minimum=2,
+              doc="original rows searched for nearest records"),
+        Param("dcr_percentile", (NUMBER,), default=5, minimum=0, maximum=100, exclusive=True,
+              doc="percentile of the train-to-train distances taken as the risk threshold"),
+        RANDOM_STATE,
+    ))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter, schema_of
+from petsard_status.modules.params import LIST, MAPPING, STRING, Param, ParamSpec
 
 if TYPE_CHECKING:
     from petsard_status.metadata.types import SchemaMetadata
@@ -88,6 +89,16 @@ class LoaderAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Loader"
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("filepath", (STRING,), required=(None,),
+              doc="a CSV path (relative to the pipeline file) or benchmark://adult-income"),
+        Param("method", (STRING,), choices=("default",),
+              doc="default without a filepath means benchmark://adult-income"),
+        Param("na_values", (STRING, LIST), items=(STRING,), doc="values read as missing"),
+        Param("header_names", (LIST,), items=(STRING,), doc="column names of a headerless file"),
+        Param("column_types", (MAPPING,), keys=COLUMN_TYPE_KINDS, items=(STRING, LIST),
+              doc="{type: [columns]}"),
+    ))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
+from petsard_status.modules.params import STRING, Param, ParamSpec
 from petsard_status.modules.splitter import previous_frame
 
 
@@ -21,6 +22,7 @@ class PostprocessorAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Postprocessor"
+    params: ClassVar[ParamSpec] = ParamSpec((Param("method", (STRING,), choices=("default",)),))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter, schema_of
+from petsard_status.modules.params import MAPPING, RANDOM_STATE, STRING, Param, ParamSpec
 from petsard_status.modules.splitter import previous_frame
 
 if TYPE_CHECKING:
@@ -295,6 +296,15 @@ class PreprocessorAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Preprocessor"
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("method", (STRING,), choices=("default",)),
+        Param("missing", (STRING, MAPPING), default="mean", choices=MISSING_METHODS,
+              item_choices=MISSING_METHODS,
+              doc=f"{', '.join(MISSING_METHODS)}, or {{column: method}}"),
+        Param("encoding", (STRING,), default="label", choices=ENCODINGS),
+        Param("scaling", (STRING,), default="standard", choices=SCALINGS),
+        RANDOM_STATE,
+    ))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

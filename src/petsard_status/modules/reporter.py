@@ -10,6 +10,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError, UnexecutedError
 from petsard_status.modules.base import BaseAdapter
+from petsard_status.modules.params import LIST, STRING, Param, ParamSpec
 
 METHODS = ("save_data", "save_report", "save_timing")
 GRANULARITIES = ("global", "columnwise", "pairwise")
@@ -56,6 +57,18 @@ class ReporterAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Reporter"
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("method", (STRING,), required=True, choices=METHODS),
+        Param("output", (STRING,), default="petsard", doc="file name prefix"),
+        Param("source", (STRING, LIST), items=(STRING,), required=("save_data",),
+              methods=("save_data",), doc="the module(s) whose results to save"),
+        Param("granularity", (STRING,), required=("save_report",), methods=("save_report",),
+              choices=GRANULARITIES, ignore_case=True, doc="the report table to save"),
+        Param("eval", (STRING, LIST), items=(STRING,), methods=("save_report",),
+              doc="Evaluator experiment(s) to keep"),
+        Param("module", (STRING, LIST), items=(STRING,), methods=("save_timing",),
+              doc="module(s) whose timings to keep"),
+    ))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter, schema_of
+from petsard_status.modules.params import INT, NUMBER, RANDOM_STATE, Param, ParamSpec
 
 if TYPE_CHECKING:
     from petsard_status.metadata.types import SchemaMetadata
@@ -46,6 +47,12 @@ class SplitterAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Splitter"
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("train_split_ratio", (NUMBER,), default=0.8, minimum=0, maximum=1, exclusive=True,
+              doc="share of rows in the train part"),
+        Param("num_samples", (INT,), default=1, minimum=1, doc="how many splits to draw"),
+        RANDOM_STATE,
+    ), reserved=("sample_index",))
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

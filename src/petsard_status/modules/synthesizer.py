@@ -13,6 +13,7 @@ from scipy.special import ndtr, ndtri
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
 from petsard_status.modules.custom import load_class
+from petsard_status.modules.params import INT, RANDOM_STATE, STRING, Param, ParamSpec
 from petsard_status.modules.splitter import previous_frame
 
 COPULA_METHODS = ("default", "gaussian_copula")
@@ -112,6 +113,17 @@ class SynthesizerAdapter(BaseAdapter):
     """
 
     module_name: ClassVar[str] = "Synthesizer"
+    # Further parameters of method custom go to the user's class, unchecked.
+    params: ClassVar[ParamSpec] = ParamSpec((
+        Param("method", (STRING,), default="default", choices=COPULA_METHODS + CUSTOM_METHODS),
+        Param("sample_num_rows", (INT,), minimum=1,
+              doc="rows to synthesize [default: as many as the input]"),
+        Param("module_path", (STRING,), required=CUSTOM_METHODS, methods=CUSTOM_METHODS,
+              doc="the .py file of the custom synthesizer"),
+        Param("class_name", (STRING,), required=CUSTOM_METHODS, methods=CUSTOM_METHODS,
+              doc="its class, with fit() and sample()"),
+        RANDOM_STATE,
+    ), open_methods=CUSTOM_METHODS)
 
     def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         super().__init__(config, context)

@@ -53,7 +53,8 @@ RUN_NAME_LIMIT = 200  # the width of runs.name
 RUN_STATES = ("running", "completed", "failed", "interrupted")
 
 
-def _generated_run_name() -> str:
+def generate_run_name() -> str:
+    """A fresh run name: ``run_YYYYmmdd_HHMMSS_`` and six random hex digits."""
     return f"run_{dt.datetime.now().strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
 
 
@@ -101,7 +102,7 @@ class Status:
         max_timings: int = 10000,
     ) -> None:
         config = config if isinstance(config, Config) else Config(config)
-        name = run or _generated_run_name()
+        name = run or generate_run_name()
         problem = name_problem(name, limit=RUN_NAME_LIMIT)
         if problem is not None:
             raise StatusError(f"the run name {name!r} {problem}; choose another name (or none, "

@@ -46,6 +46,7 @@ __all__ = [
     "TimingRow",
     "inserted_id",
     "run_overview",
+    "seed_and_output",
 ]
 
 RUN_STATES = ("running", "completed", "failed", "interrupted")
@@ -515,8 +516,17 @@ def run_overview(store: Store) -> list[dict[str, Any]]:
             "steps_total": total,
             "error": row.error,
             "failed_step": row.failed_step,
+            **seed_and_output(info),
         })
     return out
+
+
+def seed_and_output(info: Any) -> dict[str, Any]:
+    """The run's seed and its output folder, from its info (None where not recorded)."""
+    info = info if isinstance(info, dict) else {}
+    seeds = info.get("seeds")
+    return {"seed": seeds.get("run") if isinstance(seeds, dict) else None,
+            "output_dir": info.get("output_dir")}
 
 
 def inserted_id(result: Any) -> int:
