@@ -8,60 +8,14 @@ its own.  Without a reachable server they skip with the reason; under
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PG_URL = os.environ.get(
-    "PETSARD_STATUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-REPO = Path(__file__).resolve().parent.parent
-ADULT_CSV = REPO / "examples" / "data" / "adult-income.csv"
-
-_pg_state: dict[str, str | None] = {}
-
-
-def pg_unavailable_reason() -> str | None:
-    """None when PostgreSQL answers; otherwise why not (checked once per session)."""
-    if "reason" not in _pg_state:
-        try:
-            import psycopg  # noqa: F401
-            from sqlalchemy import create_engine, text
-
-            engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            engine.dispose()
-            _pg_state["reason"] = None
-        except Exception as exc:
-            _pg_state["reason"] = f"PostgreSQL at {PG_URL} is not reachable: {exc}"
-    return _pg_state["reason"]
-
-
-def require_pg() -> None:
-    reason = pg_unavailable_reason()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
-
-
-def pg_schema_url(schema: str) -> str:
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-
-
-def _pg_admin(statement: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
+from helpers.paths import ADULT_CSV, EXAMPLE_RUN, EXAMPLE_YAML, REPO  # noqa: F401
+from helpers.postgres import IN_CI, PG_URL, pg_admin, pg_schema_url, require_pg  # noqa: F401
 
 
 @pytest.fixture
@@ -69,11 +23,11 @@ def pg_url() -> Iterator[str]:
     """A URL whose search_path is a fresh, empty schema; dropped afterwards."""
     require_pg()
     schema = f"t_{secrets.token_hex(6)}"
-    _pg_admin(f"CREATE SCHEMA {schema}")
+    pg_admin(f"CREATE SCHEMA {schema}")
     try:
         yield pg_schema_url(schema)
     finally:
-        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture
@@ -90,14 +44,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield request.getfixturevalue("pg_url")
 
 
-def adult_head(folder: Path, rows: int) -> Path:
-    """The header and first ``rows`` rows of the bundled adult file, bytes unchanged."""
-    path = folder / "adult-small.csv"
-    with ADULT_CSV.open(encoding="utf-8") as source:
-        path.write_text("".join(next(source) for _ in range(rows + 1)), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="session")
 def adult_df():
     import pandas as pd
@@ -106,9 +52,6 @@ def adult_df():
 
 
 # --- the bundled example pipeline, run once per session ---------------------------------
-
-EXAMPLE_YAML = REPO / "examples" / "adult-income.yaml"
-EXAMPLE_RUN = "adult-demo"
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +78,7 @@ def example_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     require_pg()
     schema = f"t_example_{secrets.token_hex(4)}"
-    _pg_admin(f"CREATE SCHEMA {schema}")
+    pg_admin(f"CREATE SCHEMA {schema}")
     try:
         url = pg_schema_url(schema)
         with Executor(EXAMPLE_YAML, store=url, run=EXAMPLE_RUN, seed=1,
@@ -143,18 +86,7 @@ def example_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             executor.run()
         yield url
     finally:
-        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def copy_sqlite(source: Path, target: Path) -> Path:
-    """A consistent copy of a SQLite store (its WAL included), through SQLite's backup API."""
-    import sqlite3
-
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return target
+        pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 # A closing line that says whether the PostgreSQL cases ran: CI's log must show it.

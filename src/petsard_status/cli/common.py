@@ -52,15 +52,20 @@ def missing_database(path: Path) -> StoreConnectionError:
     )
 
 
+def require_database(db: str | os.PathLike[str] | None) -> None:
+    """Refuse a SQLite ``--db`` that does not exist (reading commands never create one)."""
+    url = resolve_url(db)
+    path = sqlite_path(url) if is_sqlite(url) else None
+    if path is not None and not path.exists():
+        raise missing_database(path)
+
+
 @contextlib.contextmanager
 def open_store(db: str | os.PathLike[str] | None, *, must_exist: bool = True) -> Iterator[Store]:
     """The store behind ``--db``; a SQLite file that does not exist is an error, not created."""
-    url = resolve_url(db)
-    if must_exist and is_sqlite(url):
-        path = sqlite_path(url)
-        if path is not None and not path.exists():
-            raise missing_database(path)
-    store = Store(url)
+    if must_exist:
+        require_database(db)
+    store = Store(resolve_url(db))
     try:
         yield store
     finally:
@@ -68,8 +73,9 @@ def open_store(db: str | os.PathLike[str] | None, *, must_exist: bool = True) ->
 
 
 @contextlib.contextmanager
-def open_status(store: Store, run: str) -> Iterator[Status]:
-    status = Status.open(run, store)
+def open_status(store: Store, run: str, *, read_only: bool = True) -> Iterator[Status]:
+    """The run, opened to read unless asked otherwise: it then writes nothing, ever."""
+    status = Status.open(run, store, read_only=read_only)
     try:
         yield status
     finally:

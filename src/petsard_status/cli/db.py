@@ -10,10 +10,9 @@ from typing import Any
 
 import click
 
-from petsard_status.cli.common import missing_database
+from petsard_status.cli.common import require_database
 from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_pairs
-from petsard_status.store.engine import is_sqlite, resolve_url, sqlite_path
 from petsard_status.store.integrity import check_store, database_engine, store_revision
 from petsard_status.store.migrate import ensure_schema, head_revision, known_revisions
 from petsard_status.store.translate import describe
@@ -37,10 +36,8 @@ def _revision_note(revision: str | None) -> str:
 
 @contextlib.contextmanager
 def _engine(db: str | os.PathLike[str] | None, *, must_exist: bool = True) -> Iterator[Any]:
-    url = resolve_url(db)
-    path = sqlite_path(url) if is_sqlite(url) else None
-    if must_exist and path is not None and not path.exists():
-        raise missing_database(path)
+    if must_exist:
+        require_database(db)
     with database_engine(db) as engine:
         yield engine
 

@@ -156,7 +156,7 @@ def show_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> N
 
     SNAPSHOT_ID is a snapshot's id or its number in the run (3 or #3).
     """
-    with open_store(db) as store, open_status(store, run) as status:
+    with open_store(db) as store, open_status(store, run, read_only=False) as status:
         snap = find_snapshot(status, snapshot_id)
         schema, which = snapshot_schema(status, snap)
         fields = field_table(schema) if schema is not None else []

@@ -62,11 +62,6 @@ class FlowStep:
         """Position of this step's module in the sequence (0 for the first module)."""
         return len(self.path) - 1
 
-    @property
-    def parent_path(self) -> FlowPath:
-        """Path of the step this one takes its input from (empty for the first module)."""
-        return self.path[:-1]
-
 
 def step_key(path: Iterable[Sequence[str]]) -> str:
     """PETsARD's result key for a flow path: ``Module[experiment]`` joined by ``_``."""

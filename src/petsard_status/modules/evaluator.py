@@ -9,6 +9,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
+from petsard_status.modules.numeric import as_float
 from petsard_status.modules.params import INT, NUMBER, RANDOM_STATE, STRING, Param, ParamSpec
 from petsard_status.modules.splitter import frame_of, previous_frame
 
@@ -25,11 +26,10 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def _floats(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        if getattr(series.dt, "tz", None) is not None:
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        series = (series - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
-    return series.to_numpy("float64", na_value=np.nan)
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        # Nullable integer and float columns: NA becomes NaN here, not an error.
+        return series.to_numpy("float64", na_value=np.nan)
+    return as_float(series).to_numpy("float64", na_value=np.nan)
 
 
 def _labels(series: pd.Series) -> pd.Series:

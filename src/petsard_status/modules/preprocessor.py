@@ -14,6 +14,7 @@ import pandas as pd
 
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter, schema_of
+from petsard_status.modules.numeric import as_float
 from petsard_status.modules.params import MAPPING, RANDOM_STATE, STRING, Param, ParamSpec
 from petsard_status.modules.splitter import previous_frame
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 MISSING_METHODS = ("mean", "median", "mode", "drop")
 ENCODINGS = ("label", "onehot")
 SCALINGS = ("standard", "minmax", "none")
-_EPOCH = pd.Timestamp("1970-01-01")
 
 
 @dataclass
@@ -66,14 +66,6 @@ def _mode(values: pd.Series) -> Any:
     top = counts.max()
     # Ties go to the smallest value so that fit does not depend on row order.
     return _sorted([v for v, c in counts.items() if c == top])[0]
-
-
-def _as_float(series: pd.Series, kind: str) -> pd.Series:
-    if kind == "datetime":
-        if getattr(series.dt, "tz", None) is not None:
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        return (series - _EPOCH) / pd.Timedelta(seconds=1)
-    return series.astype("float64")
 
 
 class Processor:
@@ -172,7 +164,7 @@ class Processor:
                 [f"{name}_{c}" for c in plan.categories] if self.encoding == "onehot" else [name]
             )
             return plan
-        values = _as_float(present, kind)
+        values = as_float(present)
         plan.fill = {"mean": values.mean(), "median": values.median()}.get(method)
         if plan.fill is None:
             plan.fill = _mode(values)
@@ -214,7 +206,7 @@ class Processor:
                 else:
                     parts[plan.name] = codes
                 continue
-            values = _as_float(series, plan.kind).fillna(plan.fill).to_numpy("float64")
+            values = as_float(series).fillna(plan.fill).to_numpy("float64")
             parts[plan.name] = (values - plan.center) / plan.scale
         return pd.DataFrame(parts, index=data.index, columns=self.output_columns)
 

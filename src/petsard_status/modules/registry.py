@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from petsard_status.config.config import CUSTOM_PREFIX
 from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter, ModuleContext
 from petsard_status.modules.custom import load_class
@@ -26,7 +27,6 @@ ADAPTERS: dict[str, type[BaseAdapter]] = {
     "Reporter": ReporterAdapter,
 }
 UNAVAILABLE = ("Describer", "Constrainer")
-CUSTOM_PREFIX = "Custom"
 
 
 def get_adapter_class(

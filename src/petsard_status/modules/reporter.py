@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from petsard_status.errors import ModuleError, UnexecutedError
+from petsard_status.config import step_key
+from petsard_status.errors import ModuleError
 from petsard_status.modules.base import BaseAdapter
 from petsard_status.modules.params import LIST, STRING, Param, ParamSpec
 
@@ -17,10 +18,6 @@ GRANULARITIES = ("global", "columnwise", "pairwise")
 REPORT_MODULES = ("Evaluator", "Describer")
 TIMING_KEY = "timing_report"
 
-
-def full_expt_name(full_expt: dict[str, str]) -> str:
-    """``{"Loader": "a", "Splitter": "b"}`` -> ``"Loader[a]_Splitter[b]"``."""
-    return "_".join(f"{module}[{expt}]" for module, expt in full_expt.items())
 
 
 def _file_safe(name: str) -> str:
@@ -114,13 +111,13 @@ class ReporterAdapter(BaseAdapter):
             full = dict(status.get_full_expt(source))
             result = status.get_result(source)
             if isinstance(result, pd.DataFrame):
-                data[full_expt_name(full)] = result
+                data[step_key(full.items())] = result
                 continue
             # Dict results (Splitter parts, Evaluator granularities) get one file
             # each, named the way PETsARD names them: Splitter[name_[train]].
             for part, frame in (result or {}).items():
                 if isinstance(frame, pd.DataFrame):
-                    data[full_expt_name({**full, source: f"{full[source]}_[{part}]"})] = frame
+                    data[step_key({**full, source: f"{full[source]}_[{part}]"}.items())] = frame
         return data
 
     def _collect_report(self, status: Any) -> dict[str, Any]:
@@ -134,18 +131,15 @@ class ReporterAdapter(BaseAdapter):
             result = status.get_result(module)
             frame = result.get(self.granularity) if isinstance(result, dict) else None
             if isinstance(frame, pd.DataFrame):
-                reports[full_expt_name(full)] = self._label(frame, full)
+                reports[step_key(full.items())] = self._label(frame, full)
         key = self.report_key()
-        try:
-            existing = status.get_report().get(key)
-        except UnexecutedError:  # no report yet in this run
-            existing = None
+        existing = status.get_report().get(key)
         return {"reports": reports, "existing": existing}
 
     @staticmethod
     def _label(frame: pd.DataFrame, full: dict[str, str]) -> pd.DataFrame:
         labels = pd.DataFrame(
-            {"full_expt_name": full_expt_name(full), **full}, index=frame.index
+            {"full_expt_name": step_key(full.items()), **full}, index=frame.index
         )
         return pd.concat([labels, frame], axis=1).reset_index(drop=True)
 

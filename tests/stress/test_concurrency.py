@@ -22,14 +22,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sqlalchemy import create_engine, select, text
 
-import concurrency_worker as w
+from helpers import concurrency_worker as w
 from petsard_status import Status
 from petsard_status.formats import RunState, encode_result
 from petsard_status.store import models as m
 from petsard_status.store.migrate import head_revision
 from petsard_status.store.store import Store
 
-WORKER = Path(__file__).with_name("concurrency_worker.py")
+WORKER = Path(__file__).resolve().parents[1] / "helpers" / "concurrency_worker.py"
 PUTS = 300
 WRITERS = {"sqlite": 8, "postgresql": 16}
 
@@ -235,10 +235,10 @@ def _reference_names(url: str, tmp_path: Path) -> set[str]:
                 return _object_names(conn)
         finally:
             engine.dispose()
-    from conftest import _pg_admin, pg_schema_url
+    from helpers.postgres import pg_admin, pg_schema_url
 
     schema = f"t_ref_{os.getpid()}_{random.randrange(10**6)}"
-    _pg_admin(f"CREATE SCHEMA {schema}")
+    pg_admin(f"CREATE SCHEMA {schema}")
     try:
         Store(pg_schema_url(schema)).close()
         engine = create_engine(pg_schema_url(schema))
@@ -248,7 +248,7 @@ def _reference_names(url: str, tmp_path: Path) -> set[str]:
         finally:
             engine.dispose()
     finally:
-        _pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        pg_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def test_second_writer_of_one_run_gets_concurrent_writer_error(

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from conftest import EXAMPLE_RUN, copy_sqlite
+from helpers.paths import EXAMPLE_RUN, copy_sqlite
 from petsard_status import Metadater, Status, Store
 from petsard_status.cli.db import check_store
 from petsard_status.cli.main import main

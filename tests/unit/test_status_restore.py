@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from conftest import adult_head
+from helpers.paths import adult_head
 from petsard_status import LiveObjectUnavailableError, Status
 from petsard_status.modules import ModuleContext, build_adapter
 from petsard_status.store import models as m

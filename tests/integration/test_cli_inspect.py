@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import EXAMPLE_RUN, EXAMPLE_YAML, copy_sqlite
+from helpers.paths import EXAMPLE_RUN, EXAMPLE_YAML, copy_sqlite
 from petsard_status import Config, Status, Store
 from petsard_status.cli.main import main
 

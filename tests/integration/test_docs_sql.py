@@ -28,14 +28,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
-from conftest import (
-    EXAMPLE_RUN,
-    EXAMPLE_YAML,
-    IN_CI,
-    REPO,
-    copy_sqlite,
-    pg_unavailable_reason,
-)
+from helpers.paths import EXAMPLE_RUN, EXAMPLE_YAML, REPO, copy_sqlite
+from helpers.postgres import IN_CI, pg_unavailable_reason
 from petsard_status import Status, Store
 from petsard_status.cli.main import main
 from petsard_status.store.materialize import materialize_run

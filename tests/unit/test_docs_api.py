@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from helpers.paths import REPO
 from petsard_status import Status
 
 DOC = REPO / "docs" / "api.md"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_RUN, copy_sqlite
+from helpers.paths import EXAMPLE_RUN, copy_sqlite
 from petsard_status import Status
 
 

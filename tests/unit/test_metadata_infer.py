@@ -30,7 +30,7 @@ from petsard_status.metadata import (
     SchemaMetadata,
 )
 
-ADULT = Path(__file__).resolve().parents[1] / "examples" / "data" / "adult-income.csv"
+ADULT = Path(__file__).resolve().parents[2] / "examples" / "data" / "adult-income.csv"
 INTEGER_COLUMNS = (
     "age", "fnlwgt", "educational-num", "capital-gain", "capital-loss", "hours-per-week"
 )

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, event, text
 
-from conftest import adult_head
+from helpers.paths import adult_head
 from petsard_status import (
     ConfigError,
     LiveObjectUnavailableError,

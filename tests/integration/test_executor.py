@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from petsard_status import Config, Status
 from petsard_status.execution import Executor
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "adult-income.yaml"
 
 SLOW_SYNTHESIZER = textwrap.dedent(

@@ -175,7 +175,7 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- run, kill, resume: shared by the tests that interrupt the example pipeline ----------
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "adult-income.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "adult-income.yaml"
 
 
 def step_rows(url: str, run: str, engine: Any = None) -> list[tuple[Any, ...]]:

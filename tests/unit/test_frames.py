@@ -41,7 +41,7 @@ from petsard_status.formats import (
 )
 from petsard_status.formats import _frames as frames
 
-ADULT_CSV = Path(__file__).resolve().parent.parent / "examples" / "data" / "adult-income.csv"
+ADULT_CSV = Path(__file__).resolve().parents[2] / "examples" / "data" / "adult-income.csv"
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
 
 

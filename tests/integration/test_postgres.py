@@ -19,7 +19,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sqlalchemy import create_engine, text
 
-import concurrency_worker as w
+from helpers import concurrency_worker as w
 from petsard_status import Status
 from petsard_status.errors import RunExistsError, RunNotFoundError
 from petsard_status.metadata.types import DataType, FieldMetadata, FieldStats, SchemaMetadata

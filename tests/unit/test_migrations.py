@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from conftest import adult_head
+from helpers.paths import adult_head
 from petsard_status import SchemaVersionError, Status, Store
 from petsard_status.modules import ModuleContext, build_adapter
 from petsard_status.store.migrate import alembic_config, head_revision

@@ -16,7 +16,7 @@ from alembic import command
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine
 
-from conftest import EXAMPLE_RUN, copy_sqlite
+from helpers.paths import EXAMPLE_RUN, copy_sqlite
 from petsard_status import Status, Store
 from petsard_status.cli.main import main
 from petsard_status.formats import RunState, tree_frame_refs

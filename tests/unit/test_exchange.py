@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import EXAMPLE_RUN, copy_sqlite
+from helpers.paths import EXAMPLE_RUN, copy_sqlite
 from petsard_status import Metadater, Status, Store
 from petsard_status.cli.db import check_store
 from petsard_status.cli.main import main

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from modules_support import MemoryStatus
+from helpers.modules import MemoryStatus
 from petsard_status import LiveObjectUnavailableError, SchemaMetadata, UnexecutedError
 from petsard_status import formats as codec
 from petsard_status.formats import decode_frame

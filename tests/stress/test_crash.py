@@ -1,6 +1,6 @@
 """Crash safety: a writer killed with SIGKILL at random moments loses nothing it returned.
 
-The harness drives tests/crash_worker.py: a zygote process that forks one writer
+The harness drives tests/helpers/crash_worker.py: a zygote process that forks one writer
 per round.  Each writer opens the run and puts ``S+1, S+2, ...`` until the
 harness kills it at a random moment (50-300 ms after it started: during the
 open, a put, a commit, the side-file write).  After at least ``KILLS`` kills the
@@ -37,7 +37,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select as sa_select
 
-from crash_worker import (
+from helpers.crash_worker import (
     FIELD_COUNT,
     CrashAdapter,
     changed_field,
@@ -52,7 +52,7 @@ from petsard_status.store.store import Store
 
 KILLS = 100
 DEFAULT_SEED = 20241224
-WORKER = Path(__file__).with_name("crash_worker.py")
+WORKER = Path(__file__).resolve().parents[1] / "helpers" / "crash_worker.py"
 RUN = "crash-run"
 
 
@@ -259,13 +259,14 @@ def test_store_connections_are_durable(tmp_path: Path) -> None:
 
 def test_reliability_doc_names_tests_that_exist() -> None:
     """docs/reliability.md backs each promise with a test: each one it names must exist."""
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text()
-    here = Path(__file__).resolve().parent
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    tests = Path(__file__).resolve().parents[1]
     defined = {
-        path.name: set(re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE))
-        for path in here.glob("test_*.py")
+        path.relative_to(tests).as_posix(): set(
+            re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE))
+        for path in tests.rglob("test_*.py")
     }
-    named = re.findall(r"tests/(test_\w+\.py)::(test_\w+)", doc)
+    named = re.findall(r"tests/(\w+/test_\w+\.py)::(test_\w+)", doc)
     assert len(named) > 20
     missing = [f"{f}::{t}" for f, t in named if t not in defined.get(f, set())]
     everywhere = set().union(*defined.values())

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from conftest import REPO, adult_head
+from helpers.paths import REPO, adult_head
 from petsard_status import Status
 from petsard_status import formats as codec
 from petsard_status.modules import ModuleContext, build_adapter

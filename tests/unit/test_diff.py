@@ -24,7 +24,7 @@ from petsard_status.metadata import (
 )
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, preserve_unchanged
 
-ADULT = Path(__file__).resolve().parents[1] / "examples" / "data" / "adult-income.csv"
+ADULT = Path(__file__).resolve().parents[2] / "examples" / "data" / "adult-income.csv"
 T0 = dt.datetime(2024, 1, 1, 9, 0)
 T1 = dt.datetime(2024, 6, 1, 17, 30)
 

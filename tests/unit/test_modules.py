@@ -13,7 +13,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.stats import ks_2samp
 
-from modules_support import MemoryStatus, run_module
+from helpers.modules import MemoryStatus, run_module
 from petsard_status.errors import ModuleError, UnexecutedError
 from petsard_status.modules import (
     ADAPTERS,
@@ -28,7 +28,7 @@ from petsard_status.modules import loader as loader_module
 from petsard_status.modules.evaluator import nearest_distances, total_variation
 
 ADULT_SHA256 = "1f13ee2bf9d7c66098429281ab91fa1b51cbabd3b805cc365b3c6b44491ea2c0"
-REPO_CSV = Path(__file__).resolve().parents[1] / "examples" / "data" / "adult-income.csv"
+REPO_CSV = Path(__file__).resolve().parents[2] / "examples" / "data" / "adult-income.csv"
 NUMERIC = ["age", "fnlwgt", "educational-num", "capital-gain", "capital-loss", "hours-per-week"]
 
 

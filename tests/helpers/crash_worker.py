@@ -1,4 +1,4 @@
-"""A writer process for the crash harness (tests/test_crash.py), and the puts it makes.
+"""A writer process for the crash harness (tests/stress/test_crash.py), and the puts it makes.
 
 Put number ``k`` of the run is a pure function of ``k`` (:func:`make_put`), so
 the harness can recompute what every stored put must hold, however many times
