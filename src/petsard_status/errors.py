@@ -91,6 +91,10 @@ class ConcurrentWriterError(StatusError):
     """Another writer added to the same run at the same time."""
 
 
+class RunInUseError(ConcurrentWriterError):
+    """The run's lease is held by a live process: it is being written right now."""
+
+
 # --- store -------------------------------------------------------------------------
 
 

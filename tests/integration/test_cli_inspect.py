@@ -108,15 +108,28 @@ def test_runs_json(db: str, status: Status) -> None:
     assert run["error"] is None
 
 
-def test_runs_total_comes_from_the_config_without_executor(tmp_path: Path) -> None:
+def test_runs_written_from_python_have_no_step_total(tmp_path: Path, adult_df) -> None:
+    """Puts from Python are not flow steps: no "3/2", and closing settles the state."""
     db = tmp_path / "api.db"
     config = {"Loader": {"a": {"filepath": "x.csv"}, "b": {"filepath": "y.csv"}},
               "Synthesizer": {"s": {"method": "gaussian_copula"}}}
-    Status(config, db, run="by-hand").close()
-    doc = as_json("runs", "--db", str(db))
-    assert [(r["name"], r["steps_done"], r["steps_total"]) for r in doc["runs"]] == [
-        ("by-hand", 0, Config(config).num_steps)]
     assert Config(config).num_steps == 4
+    with Status(config, db, run="by-hand") as status:
+        for _ in range(3):
+            status.put("Loader", "a", _Frame(adult_df.head(20)))
+    doc = as_json("runs", "--db", str(db))
+    assert [(r["name"], r["state"], r["steps_done"], r["steps_total"])
+            for r in doc["runs"]] == [("by-hand", "completed", 3, None)]
+
+
+class _Frame:
+    """The smallest adapter: a result and no metadata."""
+
+    def __init__(self, frame) -> None:
+        self.frame = frame
+
+    def get_result(self):
+        return self.frame
 
 
 def test_runs_on_an_empty_store(tmp_path: Path) -> None:

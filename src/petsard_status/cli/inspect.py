@@ -34,7 +34,7 @@ from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.modules.params import suggest
 from petsard_status.status import Status
-from petsard_status.store.runs import run_overview, seed_and_output
+from petsard_status.store.overview import run_overview, seed_and_output
 
 
 def _check_module(status: Status, module: str | None) -> None:
@@ -156,7 +156,7 @@ def show_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -> N
 
     SNAPSHOT_ID is a snapshot's id or its number in the run (3 or #3).
     """
-    with open_store(db) as store, open_status(store, run, read_only=False) as status:
+    with open_store(db) as store, open_status(store, run) as status:
         snap = find_snapshot(status, snapshot_id)
         schema, which = snapshot_schema(status, snap)
         fields = field_table(schema) if schema is not None else []
@@ -395,7 +395,7 @@ def restore_command(run: str, snapshot_id: str, db: str | None, as_json: bool) -
 
     SNAPSHOT_ID is a snapshot's id or its number in the run (3 or #3).
     """
-    with open_store(db) as store, open_status(store, run) as status:
+    with open_store(db) as store, open_status(store, run, read_only=False) as status:
         snap = find_snapshot(status, snapshot_id)
         if not status.restore_from_snapshot(snap.snapshot_id):  # pragma: no cover - found above
             raise SnapshotError(f"snapshot {snap.snapshot_id} vanished from run {run!r}")

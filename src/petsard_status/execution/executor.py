@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from petsard_status.config import Config, FlowStep
-from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
+from petsard_status.errors import (
+    ConcurrentWriterError,
+    ExecutionError,
+    LiveObjectUnavailableError,
+    PetsardStatusError,
+)
 from petsard_status.execution.outputs import run_output_dir
 from petsard_status.execution.revisions import current_config, revise
 from petsard_status.execution.validate import check_config
@@ -26,6 +31,7 @@ from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
 from petsard_status.status.status import Status, StoreArg, generate_run_name
+from petsard_status.store import leases
 
 
 class RunInterrupted(ExecutionError):
@@ -90,6 +96,7 @@ class Executor:
             "output_dir": str(outputs), "total_steps": the_config.num_steps,
         })
         self._setup(status, the_seed, base_dir, outputs, progress)
+        self._take_lease()
 
     def _setup(self, status: Status, seed: int, base_dir: Path, output_dir: Path,
                progress: Progress | None) -> None:
@@ -100,6 +107,16 @@ class Executor:
         self.output_dir = output_dir
         self.progress = progress or _ignore
         self.reruns: list[str] = []
+        self._owner = leases.new_owner()
+        self._heartbeat: leases.Heartbeat | None = None
+
+    def _take_lease(self) -> None:
+        """Become the run's one live writer, or close and raise RunInUseError."""
+        try:
+            leases.acquire(self.status.store, self.status.run_id, self.run_name, self._owner)
+        except BaseException:
+            self.status.close()
+            raise
 
     @classmethod
     def resume(
@@ -137,6 +154,9 @@ class Executor:
         """
         status = Status.open(run, store)
         try:
+            # A live run is refused before anything is read or changed.
+            owner = leases.new_owner()
+            leases.acquire(status.store, status.run_id, run, owner)
             info = status.run_info()["info"]
             seed = int(info["seeds"]["run"])
             base_dir = Path(info["base_dir"])
@@ -153,6 +173,7 @@ class Executor:
             raise
         executor = cls.__new__(cls)
         executor._setup(status, seed, base_dir, outputs, progress)
+        executor._owner = owner
         if config is not None:
             try:
                 revise(executor, config)
@@ -166,7 +187,17 @@ class Executor:
         return self.status.run
 
     def close(self) -> None:
-        self.status.close()
+        """Stop the heartbeat, give up the run's lease, close the Status."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        try:
+            if not self.status.closed:
+                leases.release(self.status.store, self.status.run_id, self._owner)
+        except PetsardStatusError:
+            pass  # a lease left behind goes stale by itself
+        finally:
+            self.status.close()
 
     def __enter__(self) -> Executor:
         return self
@@ -204,6 +235,9 @@ class Executor:
                                     f"run {self.run_name} is already completed; nothing to do"))
             return self._results(flow, self._done_steps())
         self.status.set_run_state("running")
+        if self._heartbeat is None:
+            self._heartbeat = leases.Heartbeat(self.status.store, self.status.run_id,
+                                               self._owner).start()
         self.progress(StepEvent("start", None, finished, total, 0.0))
         current: FlowStep | None = None
         try:
@@ -227,6 +261,9 @@ class Executor:
                 f"run {self.run_name} was interrupted at {current.key if current else '?'}; "
                 f"continue it with: petsard-status resume {self.run_name}"
             ) from exc
+        except ConcurrentWriterError:
+            # Another writer has the run: its state is that writer's to set, not ours.
+            raise
         except BaseException as exc:
             self.status.set_run_state("failed", error=f"{type(exc).__name__}: {exc}",
                                       failed_step=current.key if current else None)
@@ -302,18 +339,22 @@ class _PrefixView:
         return {k: v for k, v in self._status.status.items() if k in self._allowed}
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while a run is in progress (main thread only)."""
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt("SIGTERM")
+    """Treat SIGTERM and SIGHUP (a closed terminal) like Ctrl-C while a run is in progress."""
+    def handler(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

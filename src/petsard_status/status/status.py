@@ -117,6 +117,7 @@ class Status:
                 the_store.close()
             raise
         self._setup(config, repo, owned, RunState(), _ZERO_COUNTERS, read_only=False)
+        self._created = True
         self.max_snapshots, self.max_changes, self.max_timings = (
             max_snapshots, max_changes, max_timings)
 
@@ -154,6 +155,7 @@ class Status:
         self._store = repo.store
         self._owns_store = owns_store
         self._read_only = read_only
+        self._created = False
         self._closed = False
         self._state = state
         self._counters = dict(counters)
@@ -167,26 +169,46 @@ class Status:
         if not read_only:
             self._timing.listen()
 
-    def close(self) -> None:
-        """Store the timings still pending, release the connection and the log handler."""
+    def close(self, *, error: BaseException | None = None) -> None:
+        """Store what is pending, settle the run's state, release the connection and handler.
+
+        A run this Status started and put into is marked ``completed`` (or
+        ``failed`` with ``error``) if nothing else set its state; a run it only
+        opened keeps the state its writer gave it.
+        """
         if self._closed:
             return
         self._timing.stop_listening()
         try:
             if not self._read_only:
                 self._timing.flush()
+                self._settle_state(error)
         except PetsardStatusError as exc:
-            log.warning("run %s: %d timing record(s) could not be stored: %s",
-                        self.run, len(self._timing.pending), exc)
+            log.warning("run %s: could not store what was pending at close: %s", self.run, exc)
         self._closed = True
         if self._owns_store:
             self._store.close()
 
+    def _settle_state(self, error: BaseException | None) -> None:
+        if not self._created or self._counters["snapshot"] == 0:
+            return
+        if self._repo.row().state != "running":
+            return
+        if error is None:
+            self._repo.set_state("completed")
+        else:
+            self._repo.set_state("failed", error=f"{type(error).__name__}: {error}")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def __enter__(self) -> Status:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 _tb: object) -> None:
+        self.close(error=exc if isinstance(exc, Exception) else None)
 
     def __repr__(self) -> str:
         return f"Status(run={self.run!r}, store={self._store.location!r})"

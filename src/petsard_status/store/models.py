@@ -172,7 +172,7 @@ timings = cast(Table, Timing.__table__)
 restores = cast(Table, Restore.__table__)
 
 STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores",
-                "materialized")
+                "materialized", "leases")
 
 
 class Materialized(Base):
@@ -197,3 +197,20 @@ class Materialized(Base):
 
 
 materialized = cast(Table, Materialized.__table__)
+
+
+class Lease(Base):
+    """The process writing a run: who, and when it last said it was alive."""
+
+    __tablename__ = "leases"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+leases = cast(Table, Lease.__table__)

@@ -24,11 +24,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from petsard_status import formats
-from petsard_status.config import Config
 from petsard_status.errors import (
     ConcurrentWriterError,
     CorruptDataError,
-    PetsardStatusError,
     RunExistsError,
 )
 from petsard_status.metadata.types import FieldMetadata
@@ -45,8 +43,6 @@ __all__ = [
     "SnapshotRow",
     "TimingRow",
     "inserted_id",
-    "run_overview",
-    "seed_and_output",
 ]
 
 RUN_STATES = ("running", "completed", "failed", "interrupted")
@@ -481,52 +477,6 @@ def _attributes(text: str | None, change_id: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
         raise CorruptDataError(f"change {change_id}: attributes are not a list of names")
     return tuple(value)
-
-
-def run_overview(store: Store) -> list[dict[str, Any]]:
-    """One summary per run: state, times, steps done and the total to do."""
-    r = m.runs.c
-    counts_query = (select(m.snapshots.c.run_id, func.count())
-                    .group_by(m.snapshots.c.run_id))
-    runs_query = select(r.id, r.name, r.state, r.created_at, r.updated_at, r.finished_at,
-                        r.error, r.failed_step, r.info_json, r.config_json).order_by(r.id)
-
-    def work(conn: Any) -> tuple[dict[int, int], list[Any]]:
-        return dict(conn.execute(counts_query).all()), conn.execute(runs_query).all()
-
-    counts, rows = store.read(work)
-    out = []
-    for row in rows:
-        info = formats.loads_value(row.info_json)
-        total = info.get("total_steps") if isinstance(info, dict) else None
-        if not isinstance(total, int):
-            try:
-                total = Config(store.run_config(row)).num_steps
-            except PetsardStatusError:
-                total = None
-        end = row.finished_at or row.updated_at
-        out.append({
-            "name": row.name,
-            "state": row.state,
-            "started": row.created_at,
-            "finished": row.finished_at,
-            "updated": row.updated_at,
-            "duration_seconds": round((end - row.created_at).total_seconds(), 3),
-            "steps_done": int(counts.get(row.id, 0)),
-            "steps_total": total,
-            "error": row.error,
-            "failed_step": row.failed_step,
-            **seed_and_output(info),
-        })
-    return out
-
-
-def seed_and_output(info: Any) -> dict[str, Any]:
-    """The run's seed and its output folder, from its info (None where not recorded)."""
-    info = info if isinstance(info, dict) else {}
-    seeds = info.get("seeds")
-    return {"seed": seeds.get("run") if isinstance(seeds, dict) else None,
-            "output_dir": info.get("output_dir")}
 
 
 def inserted_id(result: Any) -> int:

@@ -92,6 +92,7 @@ class Store:
         else:
             self.engine = make_engine(resolve_url(store))
             self._owns_engine = True
+        self._wrote = False
         self.url = self.engine.url
         self.dialect = self.engine.dialect.name
         try:
@@ -110,8 +111,22 @@ class Store:
     # --- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
+        """Dispose of the engine; a SQLite store this process wrote is checkpointed first.
+
+        The checkpoint moves the write-ahead log into the database file, so that
+        the ``.db`` file alone holds everything (a copy of it is a whole store).
+        """
         if self._owns_engine:
+            if self._wrote and self.dialect == "sqlite":
+                self._checkpoint()
             self.engine.dispose()
+
+    def _checkpoint(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except SQLAlchemyError:
+            pass  # a reader still inside the log: the next close checkpoints instead
 
     def __enter__(self) -> Store:
         return self
@@ -131,6 +146,7 @@ class Store:
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retried when the database is busy."""
         delay = 0.05
+        self._wrote = True
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with (
