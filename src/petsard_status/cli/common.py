@@ -65,7 +65,8 @@ def open_store(db: str | os.PathLike[str] | None, *, must_exist: bool = True) ->
     """The store behind ``--db``; a SQLite file that does not exist is an error, not created."""
     if must_exist:
         require_database(db)
-    store = Store(resolve_url(db))
+    # A reading command never turns a database into a store: no store there is an error.
+    store = Store(resolve_url(db), create=not must_exist)
     try:
         yield store
     finally:

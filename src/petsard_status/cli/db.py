@@ -38,7 +38,7 @@ def _revision_note(revision: str | None) -> str:
 def _engine(db: str | os.PathLike[str] | None, *, must_exist: bool = True) -> Iterator[Any]:
     if must_exist:
         require_database(db)
-    with database_engine(db) as engine:
+    with database_engine(db, existing=must_exist) as engine:
         yield engine
 
 

@@ -16,7 +16,7 @@ import click
 from petsard_status.cli.common import FIELD_COLUMNS, field_table, open_store
 from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_table
-from petsard_status.formats import read_export, write_export
+from petsard_status.formats import read_export, validate_export, write_export
 from petsard_status.status import Status
 from petsard_status.store.exchange import export_run, import_run
 from petsard_status.store.materialize import drop_materialized, materialize_run
@@ -135,6 +135,8 @@ def import_command(file: str, db: str | None, new_name: str | None) -> None:
     The store may be new (it is created) or hold other runs.
     """
     doc = read_export(file)
+    # Checked before any store is opened: a rejected document leaves no new file behind.
+    validate_export(doc, new_name)
     with open_store(db, must_exist=False) as store:
         name = import_run(store, doc, new_name)
         click.echo(f"imported run {name} ({len(doc.get('snapshots', []))} snapshots) into "

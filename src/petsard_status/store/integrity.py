@@ -21,15 +21,20 @@ from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import models as m
 from petsard_status.store.engine import make_engine, resolve_url
 from petsard_status.store.migrate import current_revision, head_revision, known_revisions
+from petsard_status.store.store import refuse_empty_file
 from petsard_status.store.translate import describe, translate
 
 __all__ = ["check_store", "database_engine", "store_revision"]
 
 
 @contextlib.contextmanager
-def database_engine(db: str | os.PathLike[str] | None) -> Iterator[Engine]:
-    """An engine for ``db`` that creates and migrates nothing."""
-    engine = make_engine(resolve_url(db))
+def database_engine(db: str | os.PathLike[str] | None, *,
+                    existing: bool = True) -> Iterator[Engine]:
+    """An engine for ``db`` that creates and migrates nothing (nor touches an empty file)."""
+    url = resolve_url(db)
+    if existing:
+        refuse_empty_file(url)
+    engine = make_engine(url)
     try:
         yield engine
     finally:

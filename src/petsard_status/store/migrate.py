@@ -126,11 +126,13 @@ def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
     return backup
 
 
-def ensure_schema(engine: Engine, *, upgrade: bool = True) -> str:
+def ensure_schema(engine: Engine, *, upgrade: bool = True, create: bool = True) -> str:
     """Make sure the store behind ``engine`` is at head; return the revision it is at.
 
-    A new database is created at head; an older store is backed up (SQLite) and
-    upgraded; a store of an unknown (newer) revision is refused.
+    A new database is created at head (unless ``create`` is false: then a
+    database without a store is refused and left as it was); an older store is
+    backed up (SQLite) and upgraded; a store of an unknown (newer) revision is
+    refused.
     """
     head = head_revision()
     try:
@@ -139,6 +141,12 @@ def ensure_schema(engine: Engine, *, upgrade: bool = True) -> str:
             conn.rollback()
         if current == head:
             return head
+        if current is None and not create:
+            raise NotAStoreError(
+                f"{_where(engine)} holds no petsard-status store; nothing was created or "
+                "changed. Give the store with --db (or $PETSARD_STATUS_DB), or start a run "
+                "with `petsard-status run PIPELINE.yaml`"
+            )
         if current is not None and current not in known_revisions():
             with engine.connect() as conn:
                 _refuse_unknown(current, conn)
@@ -177,3 +185,7 @@ def ensure_schema(engine: Engine, *, upgrade: bool = True) -> str:
         from petsard_status.store.translate import translate
 
         raise translate(exc, engine) from exc
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from petsard_status import formats as codec
 from petsard_status.errors import (
     CorruptDataError,
+    NotAStoreError,
     PetsardStatusError,
     RunNotFoundError,
     StoreError,
@@ -31,7 +32,13 @@ from petsard_status.errors import (
 from petsard_status.formats import EncodedResult, decode_result, hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
-from petsard_status.store.engine import make_engine, prepare_engine, resolve_url
+from petsard_status.store.engine import (
+    is_sqlite,
+    make_engine,
+    prepare_engine,
+    resolve_url,
+    sqlite_path,
+)
 from petsard_status.store.migrate import ensure_schema
 from petsard_status.store.translate import describe, is_retryable, translate
 
@@ -83,6 +90,7 @@ class Store:
         store: str | os.PathLike[str] | URL | Engine | None = None,
         *,
         upgrade: bool = True,
+        create: bool = True,
         cache_size: int = 256,
     ) -> None:
         if isinstance(store, Engine):
@@ -90,13 +98,16 @@ class Store:
             self._owns_engine = False
             prepare_engine(store)
         else:
-            self.engine = make_engine(resolve_url(store))
+            url = resolve_url(store)
+            if not create:
+                refuse_empty_file(url)
+            self.engine = make_engine(url)
             self._owns_engine = True
         self._wrote = False
         self.url = self.engine.url
         self.dialect = self.engine.dialect.name
         try:
-            self.revision = ensure_schema(self.engine, upgrade=upgrade)
+            self.revision = ensure_schema(self.engine, upgrade=upgrade, create=create)
         except BaseException:
             self.close()
             raise
@@ -342,6 +353,17 @@ def _verify(kind: str, digest: str, content: Any, hasher: Callable[[Any], str]) 
             f"the stored {kind} {digest} does not match its content hash ({actual}); the "
             "database is damaged or was edited outside petsard-status. Restore it from a "
             "backup (`petsard-status db check` lists what is damaged)"
+        )
+
+
+def refuse_empty_file(url: URL) -> None:
+    """Refuse a 0-byte SQLite file: connecting would turn it into a WAL database."""
+    # Connecting would make an empty file a WAL database: a reader must not.
+    path = sqlite_path(url) if is_sqlite(url) else None
+    if path is not None and path.is_file() and path.stat().st_size == 0:
+        raise NotAStoreError(
+            f"{path} is an empty file, not a petsard-status store; it was left as it is. "
+            "Give the store with --db, or start a run with `petsard-status run PIPELINE.yaml`"
         )
 
 
