@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from petsard_status import formats as codec
-from petsard_status.cli import exchange as _exchange  # noqa: F401 - registers its commands
 from petsard_status.cli.common import (
     field_table,
     find_snapshot,
