@@ -57,16 +57,26 @@ def _check_field(status: Status, field: str | None) -> None:
 
 
 @click.command("runs")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["running", "stale", "completed", "failed", "interrupted"]),
+              help="Only runs in this state (repeatable).")
+@click.option("--sort", type=click.Choice(["started", "name", "duration"]), default="started",
+              show_default=True, help="Order of the list.")
+@click.option("--newest-first", is_flag=True, help="Reverse the order (latest first).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="At most this many runs.")
 @db_option
 @json_option
 @user_errors
-def runs_command(db: str | None, as_json: bool) -> None:
+def runs_command(states: tuple[str, ...], sort: str, newest_first: bool, limit: int | None,
+                 db: str | None, as_json: bool) -> None:
     """List the runs in the store: state, start, duration, steps done and seed.
 
-    Each run's output folder is in --json (output_dir) and in `show`.
+    A running run whose writer stopped sending heartbeats shows as stale. Each
+    run's output folder is in --json (output_dir) and in `show`.
     """
     with open_store(db) as store:
-        overview = run_overview(store)
+        overview = select_runs(run_overview(store), states, sort, newest_first, limit)
         if as_json:
             echo_json({"database": store.location, "runs": overview})
             return
@@ -80,6 +90,15 @@ def runs_command(db: str | None, as_json: bool) -> None:
             right=(3, 4, 5),
             empty="no runs yet; start one with: petsard-status run PIPELINE.yaml",
         )
+
+
+def select_runs(overview: list[dict[str, Any]], states: tuple[str, ...], sort: str,
+                newest_first: bool, limit: int | None) -> list[dict[str, Any]]:
+    keys = {"started": lambda r: r["started"], "name": lambda r: r["name"],
+            "duration": lambda r: r["duration_seconds"]}
+    chosen = [r for r in overview if not states or r["state"] in states]
+    chosen.sort(key=keys[sort], reverse=newest_first)
+    return chosen[:limit] if limit is not None else chosen
 
 
 # --- snapshots ---------------------------------------------------------------------------

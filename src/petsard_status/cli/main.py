@@ -27,6 +27,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "List the runs in the store: state, start, duration, steps done and seed."),
     "results": ("results", "results_command",
                 "Show what RUN found: each Evaluator's scores and each Reporter's reports."),
+    "compare": ("manage", "compare_command",
+                "Compare two runs: config differences, per-step metadata, evaluator scores "
+                "side by side."),
+    "rm": ("manage", "rm_command",
+           "Remove RUN...: their history and the documents no other run uses (logged in the "
+           "store)."),
     "snapshots": ("inspect", "snapshots_command",
                   "List RUN's snapshots: one per module execution, oldest first."),
     "show": ("inspect", "show_command",

@@ -172,7 +172,7 @@ timings = cast(Table, Timing.__table__)
 restores = cast(Table, Restore.__table__)
 
 STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores",
-                "materialized", "leases")
+                "materialized", "leases", "removed_runs")
 
 
 class Materialized(Base):
@@ -214,3 +214,19 @@ class Lease(Base):
 
 
 leases = cast(Table, Lease.__table__)
+
+
+class RemovedRun(Base):
+    """A run deleted by ``petsard-status rm``: when, by whom, what it freed."""
+
+    __tablename__ = "removed_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    removed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    snapshots: Mapped[int] = mapped_column(Integer)
+    documents_freed: Mapped[int] = mapped_column(Integer)
+    removed_by: Mapped[str] = mapped_column(Text)
+
+
+removed_runs = cast(Table, RemovedRun.__table__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -131,6 +132,27 @@ class Store:
             if self._wrote and self.dialect == "sqlite":
                 self._checkpoint()
             self.engine.dispose()
+
+    def forget_documents(self) -> None:
+        """Drop what the caches know: documents were deleted behind them (``rm``)."""
+        self._known.clear()
+        self._schemas.clear()
+        self._fields.clear()
+
+    def vacuum(self) -> None:
+        """Give a SQLite file's free pages back to the file system."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return
+        # VACUUM runs outside any transaction: a plain connection, not the engine's,
+        # whose connections always begin one.
+        connection = sqlite3.connect(path, timeout=60)
+        try:
+            connection.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.engine) from exc
+        finally:
+            connection.close()
 
     def _checkpoint(self) -> None:
         try:
