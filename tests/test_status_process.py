@@ -139,6 +139,7 @@ SCRIPT = textwrap.dedent(
                 # PETsARD's own adapters report timings through log messages.
                 now = dt.datetime.now().timestamp()
                 log = logging.getLogger("PETsARD.Synthesizer")
+                log.parent.setLevel(logging.INFO)  # the user's level: a Status never sets it
                 log.info("TIMING_START|Synthesizer|sample|%s", now)
                 log.info("TIMING_ERROR|Synthesizer|sample|%s|0.5|too few rows", now + 0.5)
         status.put_validation_result("Synthesizer", {"ok": True, "rows": 1500,

@@ -8,6 +8,7 @@ from petsard_status.metadata.codec import (
     to_json,
 )
 from petsard_status.metadata.diff import FieldChange, MetadataDiff, diff
+from petsard_status.metadata.foreign import from_petsard, is_petsard_schema, native, to_petsard
 from petsard_status.metadata.infer import Metadater
 from petsard_status.metadata.types import (
     DataType,
@@ -32,6 +33,10 @@ __all__ = [
     "diff",
     "dumps_value",
     "from_json",
+    "from_petsard",
+    "is_petsard_schema",
     "loads_value",
+    "native",
     "to_json",
+    "to_petsard",
 ]

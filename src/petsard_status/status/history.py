@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from petsard_status.metadata import codec
+from petsard_status.metadata import codec, native
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
 from petsard_status.store import models as m
@@ -40,8 +40,10 @@ def _snapshot(status: Status, conn: Connection, row: Any) -> ExecutionSnapshot:
         module_name=row.module,
         experiment_name=row.experiment,
         timestamp=row.timestamp,
-        metadata_before=store.load_schema(row.schema_before, conn) if row.schema_before else None,
-        metadata_after=store.load_schema(row.schema_after, conn) if row.schema_after else None,
+        metadata_before=native(store.load_schema(row.schema_before, conn))
+        if row.schema_before else None,
+        metadata_after=native(store.load_schema(row.schema_after, conn))
+        if row.schema_after else None,
         execution_context=codec.loads_value(row.context_json),
     )
 
@@ -113,7 +115,7 @@ def metadata_evolution(status: Status, module: str) -> list[SchemaMetadata]:
 
     def work(conn: Connection) -> list[SchemaMetadata]:
         hashes = list(dict.fromkeys(r[0] for r in conn.execute(query)))
-        return [status.store.load_schema(h, conn) for h in hashes]
+        return [native(status.store.load_schema(h, conn)) for h in hashes]
 
     return status.store.read(work)
 
@@ -209,7 +211,9 @@ def timing_frame(records: list[TimingRecord]) -> pd.DataFrame:
         row = {
             "record_id": r.record_id, "module_name": r.module_name,
             "experiment_name": r.experiment_name, "step_name": r.step_name,
-            "start_time": r.start_time, "end_time": r.end_time,
+            # ISO text, as upstream's timing report has it.
+            "start_time": r.start_time.isoformat(),
+            "end_time": r.end_time.isoformat() if r.end_time else None,
             "duration_seconds": r.duration_seconds,
         }
         for key, value in r.context.items():

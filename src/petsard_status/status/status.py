@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from petsard_status.config import Config
+from petsard_status.config import Config, as_config
 from petsard_status.errors import (
     ConcurrentWriterError,
     ConfigError,
@@ -33,7 +33,7 @@ from petsard_status.errors import (
     StatusError,
     UnexecutedError,
 )
-from petsard_status.metadata import codec
+from petsard_status.metadata import codec, native
 from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
@@ -42,6 +42,11 @@ from petsard_status.status.checks import (
     metadata_name_problem,
     name_problem,
     unstorable_property,
+)
+from petsard_status.status.petsard_compat import (
+    PetsardCompatMixin,
+    adapter_metadata,
+    put_arguments,
 )
 from petsard_status.status.records import (
     ExecutionSnapshot,
@@ -80,9 +85,9 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
     def __init__(self, status: Status) -> None:
         self._status = status
 
-    def __getitem__(self, module: str) -> SchemaMetadata:
+    def __getitem__(self, module: str) -> Any:
         digest = self._status._state.metadata_map[module]
-        return self._status._store.load_schema(digest)
+        return native(self._status._store.load_schema(digest))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._status._state.metadata_map)
@@ -94,7 +99,7 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
         return f"<metadata of {list(self)}>"
 
 
-class Status(TimingMixin, ReportsMixin):
+class Status(TimingMixin, ReportsMixin, PetsardCompatMixin):
     """Records what every module of a pipeline did, in a database.
 
     ``Status(config, store, run)`` starts a new run; ``Status.open(run, store)``
@@ -103,7 +108,7 @@ class Status(TimingMixin, ReportsMixin):
 
     def __init__(
         self,
-        config: Config | Mapping[str, Any],
+        config: Config | Mapping[str, Any] | Any,
         store: StoreArg = None,
         run: str | None = None,
         *,
@@ -112,7 +117,8 @@ class Status(TimingMixin, ReportsMixin):
         max_timings: int = 10000,
         _existing: Any = None,
     ) -> None:
-        self.config = config if isinstance(config, Config) else Config(config)
+        # Also PETsARD's own Config, and mappings with Splitter names already expanded.
+        self.config = as_config(config)
         self.sequence: list[str] = list(self.config.sequence)
         self.max_snapshots = max_snapshots
         self.max_changes = max_changes
@@ -150,7 +156,7 @@ class Status(TimingMixin, ReportsMixin):
             raise
         self.status: dict[str, dict[str, Any]] = {}
         self._rebuild_status()
-        self._handler, self._previous_level = attach(self)
+        self._handler = attach(self)
 
     # --- opening and closing -----------------------------------------------------------
 
@@ -186,7 +192,7 @@ class Status(TimingMixin, ReportsMixin):
             log.warning("run %s: %d timing record(s) could not be stored: %s",
                         self.run, len(self._pending_timings), exc)
         self._closed = True
-        detach(self._handler, self._previous_level)
+        detach(self._handler)
         if self._owns_store:
             self._store.close()
 
@@ -208,7 +214,7 @@ class Status(TimingMixin, ReportsMixin):
         return self._run_id
 
     @property
-    def metadata(self) -> Mapping[str, SchemaMetadata]:
+    def metadata(self) -> Mapping[str, Any]:
         return _SchemaView(self)
 
     @property
@@ -242,10 +248,11 @@ class Status(TimingMixin, ReportsMixin):
     def put(
         self,
         module: str,
-        experiment: str,
-        adapter: Any,
+        experiment: str | None = None,
+        adapter: Any = None,
         *,
         context: Mapping[str, Any] | None = None,
+        **aliases: Any,
     ) -> None:
         """Record that ``module`` ran ``experiment``: snapshot, changes, result, state.
 
@@ -254,10 +261,12 @@ class Status(TimingMixin, ReportsMixin):
         snapshot's execution context (the executor records the flow step there).
         """
         self._check_open()
-        if module not in self.sequence:
-            raise ConfigError(
-                f"module {module!r} is not in this run's sequence {self.sequence}"
-            )
+        experiment, adapter = put_arguments(experiment, adapter, aliases)
+        # A module outside the sequence is accepted, as upstream does: it has no input
+        # schema and its re-put drops nothing.
+        problem = name_problem(module)
+        if problem is not None:
+            raise PutError(f"the module name {module!r} {problem}")
         problem = name_problem(experiment)
         if problem is not None:
             raise PutError(f"{module}[{experiment!r}]: the experiment name {problem}; "
@@ -270,7 +279,7 @@ class Status(TimingMixin, ReportsMixin):
         before_hash = metadata_map.get(module)
         input_schema = self._input_schema(module)
 
-        new_metadata = _call_optional(adapter, "get_metadata")
+        new_metadata, is_petsard = adapter_metadata(module, adapter)
         if new_metadata is not None and not isinstance(new_metadata, SchemaMetadata):
             raise PutError(
                 f"{where}: get_metadata() returned {type(new_metadata).__name__}, not "
@@ -283,10 +292,11 @@ class Status(TimingMixin, ReportsMixin):
                                f"{problem}")
             # Re-inferred metadata carries fresh timestamps on every field; reuse the
             # previous objects where nothing else changed so that they stay shared.
-            if before_hash:
+            # Not for PETsARD's metadata: it must come back equal, timestamps included.
+            if before_hash and not is_petsard:
                 new_metadata = preserve_unchanged(self._store.load_schema(before_hash),
                                                   new_metadata)
-            elif input_schema is not None:
+            elif input_schema is not None and not is_petsard:
                 # A module's first metadata shares unchanged fields with its input's,
                 # but the schema itself is new: it keeps its own timestamps.
                 merged = preserve_unchanged(input_schema, new_metadata)
@@ -347,7 +357,7 @@ class Status(TimingMixin, ReportsMixin):
         context = {
             "action": "put",
             "adapter_type": type(adapter).__name__,
-            "sequence_index": self.sequence.index(module),
+            "sequence_index": self.sequence.index(module) if module in self.sequence else -1,
             "active_modules": [name for name, _ in new_state.active],
             "input_schema": self._input_hash(module),
             "result_type": _result_type(result),
@@ -452,6 +462,8 @@ class Status(TimingMixin, ReportsMixin):
 
     def _input_module(self, module: str) -> str | None:
         """The nearest module before ``module`` in the sequence that is active and has metadata."""
+        if module not in self.sequence:
+            return None
         active = self._state.active_map
         metadata = self._state.metadata_map
         for earlier in reversed(self.sequence[: self.sequence.index(module)]):
@@ -496,17 +508,21 @@ class Status(TimingMixin, ReportsMixin):
     def get_full_expt(self, module: str | None = None) -> dict[str, str]:
         active = self._state.active_map
         if module is None:
-            return {name: entry.experiment for name, entry in active.items()}
+            # As upstream: the modules of the sequence, not those put from outside it.
+            return {name: entry.experiment for name, entry in active.items()
+                    if name in self.sequence}
         if module not in self.sequence:
             raise ConfigError(f"module {module!r} is not in this run's sequence {self.sequence}")
         upto = self.sequence[: self.sequence.index(module) + 1]
         return {name: active[name].experiment for name in upto if name in active}
 
-    def get_metadata(self, module: str = "Loader") -> SchemaMetadata:
+    def get_metadata(self, module: str = "Loader") -> Any:
+        """The module's metadata: a SchemaMetadata, or PETsARD's Schema if it gave one
+        (a new object per call, which the caller may change)."""
         digest = self._state.metadata_map.get(module)
         if digest is None:
             raise UnexecutedError(f"no metadata for {module} in run {self.run!r}")
-        return self._store.load_schema(digest)
+        return native(self._store.load_schema(digest))
 
     def set_metadata(self, module: str, metadata: SchemaMetadata) -> None:
         """Set a module's metadata outside a put; recorded as a schema change."""
@@ -577,7 +593,7 @@ class Status(TimingMixin, ReportsMixin):
         """The metadata the Preprocessor receives: that of the last module before it."""
         if "Preprocessor" not in self.sequence:
             return None
-        return self._input_schema("Preprocessor")
+        return native(self._input_schema("Preprocessor"))
 
     # --- history ------------------------------------------------------------------------
 
@@ -657,11 +673,6 @@ class Status(TimingMixin, ReportsMixin):
         t = {"snapshots": m.snapshots, "changes": m.changes, "timings": m.timings}[table]
         return self._store.read(lambda conn: conn.execute(
             select(func.count()).select_from(t).where(t.c.run_id == self._run_id)).scalar())
-
-
-def _call_optional(adapter: Any, name: str) -> Any:
-    method = getattr(adapter, name, None)
-    return method() if callable(method) else None
 
 
 def _result_type(result: Any) -> str:

@@ -3,37 +3,62 @@
 PETsARD's adapters log ``TIMING_START|module|step|epoch``,
 ``TIMING_END|module|step|epoch|duration`` and
 ``TIMING_ERROR|module|step|epoch|duration|message`` on the ``PETsARD`` logger
-hierarchy; a Status listens there and turns them into timing records.
+hierarchy; a Status listens there and turns them into timing records, named by
+module (``LoaderAdapter`` is the Loader) and by the experiment that is running,
+with upstream's ``source`` and ``status`` in their context.
+
+The level of the ``PETsARD`` logger is its owner's: PETsARD logs these messages
+at DEBUG, so they arrive only where its user asked for DEBUG.  An explicit
+timing of the same module, experiment and step (what our executors record)
+takes precedence over the log protocol.  While a Status is :meth:`running
+<TimingMixin.running>` a step, the other Statuses of the process ignore the
+messages; a handler goes when its Status is closed or garbage-collected.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from petsard_status.status import history
+from petsard_status.status.petsard_compat import timing_module
 from petsard_status.status.records import TimingRecord, stamp
 
 if TYPE_CHECKING:
     from petsard_status.status.status import Status
 
 LOGGER_NAME = "PETsARD"
+LOG_SOURCE = {"source": "logging"}
+
+# The Status whose step is running in this thread or task, if one says so.
+_running: contextvars.ContextVar[Status | None] = contextvars.ContextVar(
+    "petsard_status_running", default=None)
 
 
 class TimingLogHandler(logging.Handler):
-    """Feeds ``TIMING_*`` log messages into a Status."""
+    """Feeds ``TIMING_*`` log messages into a Status (held weakly: it does not keep it alive)."""
 
     def __init__(self, status: Status) -> None:
         super().__init__(level=logging.DEBUG)
-        self.status = status
+        self._status = weakref.ref(status)
+
+    @property
+    def status(self) -> Status | None:
+        return self._status()
 
     def emit(self, record: logging.LogRecord) -> None:
+        status = self._status()
+        active = _running.get()
+        if status is None or (active is not None and active is not status):
+            return
         try:
             message = record.getMessage()
         except Exception:  # a badly formatted log call is the caller's problem, not ours
@@ -44,38 +69,30 @@ class TimingLogHandler(logging.Handler):
         try:
             kind, module, step, epoch = parts[0], parts[1], parts[2], float(parts[3])
             when = dt.datetime.fromtimestamp(epoch)
+            module = timing_module(module, status.sequence)
             if kind == "TIMING_START":
-                self.status._log_timing_start(module, step, when)
+                status._log_timing_start(module, step, when)
             elif kind == "TIMING_END":
-                self.status._log_timing_end(module, step, when, float(parts[4]), None)
+                status._log_timing_end(module, step, when, float(parts[4]), None)
             elif kind == "TIMING_ERROR":
                 error = "|".join(parts[5:]) if len(parts) > 5 else ""
-                self.status._log_timing_end(module, step, when, float(parts[4]), error)
+                status._log_timing_end(module, step, when, float(parts[4]), error)
         except (IndexError, ValueError, OverflowError, OSError):
             # Not our protocol after all; a log line must never break the pipeline.
             return
 
 
-def attach(status: Status) -> tuple[TimingLogHandler, int | None]:
-    """Attach a handler for ``status``; returns it and the logger level to restore."""
+def attach(status: Status) -> TimingLogHandler:
+    """Attach a handler for ``status``, removed again if ``status`` is never closed."""
     logger = logging.getLogger(LOGGER_NAME)
     handler = TimingLogHandler(status)
     logger.addHandler(handler)
-    previous = None
-    # TIMING messages are INFO/DEBUG; a logger left at the root's WARNING would drop them.
-    if logger.getEffectiveLevel() > logging.DEBUG:
-        previous = logger.level
-        logger.setLevel(logging.DEBUG)
-    return handler, previous
+    weakref.finalize(status, logger.removeHandler, handler)
+    return handler
 
 
-def detach(handler: TimingLogHandler, previous_level: int | None) -> None:
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.removeHandler(handler)
-    if previous_level is not None and not any(
-        isinstance(h, TimingLogHandler) for h in logger.handlers
-    ):
-        logger.setLevel(previous_level)
+def detach(handler: TimingLogHandler) -> None:
+    logging.getLogger(LOGGER_NAME).removeHandler(handler)
 
 
 class TimingMixin:
@@ -84,6 +101,8 @@ class TimingMixin:
     _open_timings: dict[tuple[str, str, str], TimingRecord]
     _pending_timings: list[dict[str, Any]]
     _current: tuple[str, str] | None
+    # Keys of the open timings that the log protocol started (the rest are explicit).
+    _log_opened: set[tuple[str, str, str]] | None = None
 
     def start_timing(self, module: str, experiment: str, step: str,
                      context: dict[str, Any] | None = None,
@@ -141,27 +160,50 @@ class TimingMixin:
             raise
         self.end_timing(module, experiment, step)
 
+    @contextlib.contextmanager
+    def running(self, module: str, experiment: str) -> Iterator[None]:
+        """Say which step runs: its log-protocol timings get this experiment, and
+        other Statuses of the process ignore them meanwhile."""
+        token = _running.set(self)
+        self._current = (module, experiment)
+        try:
+            yield
+        finally:
+            _running.reset(token)
+
     def _experiment_for(self, module: str) -> str:
         if self._current and self._current[0] == module:
             return self._current[1]
+        if module in self.sequence:
+            experiments = self.config.experiments(module)
+            if len(experiments) == 1:
+                return experiments[0]
         entry = self._state.active_map.get(module)
         return entry.experiment if entry else "default"
 
     def _log_timing_start(self, module: str, step: str, when: dt.datetime) -> None:
-        if not self._closed:
-            self.start_timing(module, self._experiment_for(module), step, start_time=when)
+        if self._closed:
+            return
+        key = (module, self._experiment_for(module), step)
+        if key in self._open_timings:
+            return  # timed explicitly already
+        self.start_timing(*key, context=LOG_SOURCE, start_time=when)
+        self._log_opened = {*(self._log_opened or ()), key}
 
     def _log_timing_end(self, module: str, step: str, when: dt.datetime, duration: float,
                         error: str | None) -> None:
         if self._closed:
             return
-        experiment = self._experiment_for(module)
-        key = (module, experiment, step)
+        key = (module, self._experiment_for(module), step)
+        opened = self._log_opened or set()
+        if key in self._open_timings and key not in opened:
+            return  # timed explicitly: that record stands
+        opened.discard(key)
         if key not in self._open_timings:
-            self.start_timing(module, experiment, step,
+            self.start_timing(*key, context=LOG_SOURCE,
                               start_time=when - dt.timedelta(seconds=duration))
-        self.end_timing(module, experiment, step, {"error": error} if error else None,
-                        end_time=when, duration=duration)
+        outcome = {"status": "error", "error": error} if error else {"status": "completed"}
+        self.end_timing(*key, outcome, end_time=when, duration=duration)
 
     def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
         self._flush_timings()

@@ -1,0 +1,100 @@
+"""What a Status needs to take PETsARD's own objects, without needing PETsARD installed.
+
+PETsARD's Executor and adapters talk to a Status in ways our own modules do
+not: they read and write ``status.inferred_schemas``, call
+``status.schema_inferencer.infer_preprocessor_output(...)``, hand over
+PETsARD ``Schema`` objects, and name timing records by adapter class
+(``TIMING_START|LoaderAdapter|run|...``).  This module answers each of those;
+PETsARD is imported only when one of its own objects is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from petsard_status.metadata import from_petsard, is_petsard_schema
+from petsard_status.metadata.types import SchemaMetadata
+
+__all__ = ["PetsardCompatMixin", "adapter_metadata", "put_arguments", "timing_module"]
+
+# The modules whose metadata PETsARD's own Status asks for; its other adapters either
+# have no get_metadata() (NotImplementedError) or one whose answer upstream ignores.
+PETSARD_METADATA_MODULES = ("Loader", "Splitter", "Preprocessor")
+_ADAPTER_SUFFIX = "Adapter"
+
+
+def _is_petsard_adapter(adapter: Any) -> bool:
+    return type(adapter).__module__.split(".")[0] == "petsard"
+
+
+def adapter_metadata(module: str, adapter: Any) -> tuple[SchemaMetadata | None, bool]:
+    """The adapter's new metadata as our model, and whether it came from a PETsARD Schema.
+
+    A ``get_metadata`` that raises ``NotImplementedError`` has no metadata to give.
+    """
+    if _is_petsard_adapter(adapter) and module not in PETSARD_METADATA_MODULES:
+        return None, False
+    method = getattr(adapter, "get_metadata", None)
+    if not callable(method):
+        return None, False
+    try:
+        metadata = method()
+    except NotImplementedError:
+        return None, False
+    if is_petsard_schema(metadata):
+        return from_petsard(metadata), True
+    return metadata, False
+
+
+def put_arguments(experiment: str | None, adapter: Any, aliases: dict[str, Any]
+                  ) -> tuple[str, Any]:
+    """``put``'s experiment and adapter, under any of the names PETsARD and its docs use.
+
+    PETsARD's Status is ``put(module, expt, operator)``; its documentation says
+    ``put(module, experiment_name, adapter)``.
+    """
+    names = {"expt": "experiment", "experiment_name": "experiment", "operator": "adapter"}
+    unknown = sorted(set(aliases) - set(names))
+    if unknown:
+        raise TypeError(f"put() got unexpected keyword argument(s) {', '.join(unknown)}")
+    given: dict[str, Any] = {"experiment": experiment, "adapter": adapter}
+    for alias, name in names.items():
+        if alias in aliases:
+            if given[name] is not None:
+                raise TypeError(f"put() got {name} twice (as {name} and as {alias})")
+            given[name] = aliases[alias]
+    return given["experiment"], given["adapter"]
+
+
+def timing_module(name: str, modules: list[str]) -> str:
+    """The module a timing message names: PETsARD names it by adapter class."""
+    if name.endswith(_ADAPTER_SUFFIX) and name[: -len(_ADAPTER_SUFFIX)] in modules:
+        return name[: -len(_ADAPTER_SUFFIX)]
+    return name
+
+
+class PetsardCompatMixin:
+    """The attributes PETsARD's Executor uses on its Status."""
+
+    _inferred: dict[str, Any] | None = None
+    _inferencer: Any = None
+
+    @property
+    def inferred_schemas(self) -> dict[str, Any]:
+        """PETsARD's predicted schemas per module; kept in this process only."""
+        if self._inferred is None:
+            self._inferred = {}
+        return self._inferred
+
+    @property
+    def schema_inferencer(self) -> Any:
+        """PETsARD's own ``SchemaInferencer`` (imports PETsARD on first use)."""
+        if self._inferencer is None:
+            module = importlib.import_module("petsard.metadater.schema_inferencer")
+            self._inferencer = module.SchemaInferencer()
+        return self._inferencer
+
+    @property
+    def preprocessor_input_schema(self) -> Any:
+        return self.get_preprocessor_input_schema()
