@@ -8,6 +8,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from petsard_status import Status
+from petsard_status.cli import petsard_run
 from petsard_status.cli.main import db_option, main, user_errors
 from petsard_status.execution import Executor, RunInterrupted, StepEvent
 
@@ -118,11 +120,20 @@ def _execute(executor: Executor, progress: Any) -> None:
 @click.option("--seed", type=int, default=None,
               help="Seed for every module without its own [default: random, recorded].")
 @click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@click.option("--modules", type=click.Choice(["builtin", "petsard"]), default="builtin",
+              show_default=True,
+              help="Whose modules run the steps: ours, or PETsARD's own (needs PETsARD).")
 @user_errors
 def run_command(pipeline: str, db: str | None, run_name: str | None, output: str,
-                seed: int | None, plain: bool) -> None:
+                seed: int | None, plain: bool, modules: str) -> None:
     """Run the pipeline in PIPELINE (a YAML file), recording every step."""
     progress = _progress(plain)
+    if modules == "petsard":
+        if seed is not None:
+            raise click.UsageError("PETsARD's modules take their seeds from the YAML "
+                                   "(random_state), not from --seed")
+        petsard_run.run_petsard(pipeline, db, run_name, progress)
+        return
     executor = Executor(pipeline, db, run_name, output_dir=output, seed=seed, progress=progress)
     click.echo(f"run {executor.run_name}: {executor.config.num_steps} steps, "
                f"database {executor.status.store.location}")
@@ -139,5 +150,10 @@ def run_command(pipeline: str, db: str | None, run_name: str | None, output: str
 def resume_command(run_name: str, db: str | None, output: str | None, plain: bool) -> None:
     """Finish RUN where it stopped, without redoing finished steps."""
     progress = _progress(plain)
+    with Status.open(run_name, db) as status:
+        info = status.run_info()["info"]
+    if info.get("modules") == petsard_run.MODULES:
+        petsard_run.resume_petsard(run_name, db, info, progress)
+        return
     executor = Executor.reopen(run_name, db, output_dir=output, progress=progress)
     _execute(executor, progress)
