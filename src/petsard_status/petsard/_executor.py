@@ -263,8 +263,11 @@ class Executor(petsard.executor.Executor):
         for _ in self.sequence:
             try:
                 return ops.set_input(status=self.status)
-            except LiveObjectUnavailableError as exc:
-                self._rebuild_live(exc.module, step)
+            except Exception as exc:
+                missing = _live_object_missing(exc)
+                if missing is None:
+                    raise
+                self._rebuild_live(missing.module, step)
         raise ExecutionError(f"{step.key}: could not rebuild the live objects it needs")
 
     def _rebuild_live(self, module: str, step: FlowStep) -> None:
@@ -291,6 +294,18 @@ class Executor(petsard.executor.Executor):
         if skipped and self.status.get_full_expt() != path:
             return  # a finished path whose result is no longer the active one
         self._set_result(module)
+
+
+def _live_object_missing(exc: BaseException) -> LiveObjectUnavailableError | None:
+    """Ours, also where PETsARD re-raised it (its set_input wraps errors in ConfigError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, LiveObjectUnavailableError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextlib.contextmanager
