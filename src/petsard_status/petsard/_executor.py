@@ -191,7 +191,10 @@ class Executor(petsard.executor.Executor):
         started = time.time()
         finished = 0
         current: str | None = None
-        status.set_run_state("running")
+        # A completed run is only walked through again (for get_result), not re-stamped.
+        already = status.run_info()["state"] == "completed" and len(done) >= total
+        if not already:
+            status.set_run_state("running")
         self._logger.info("Starting PETsARD execution workflow")
         self.progress(StepEvent("start", None, min(len(done), total), total, 0.0))
         path: dict[str, str] = {}
@@ -228,7 +231,8 @@ class Executor(petsard.executor.Executor):
             self.progress(StepEvent("failed", None, finished, total, time.time() - started,
                                     f"{type(exc).__name__}: {exc}"))
             raise
-        status.set_run_state("completed")
+        if not already:
+            status.set_run_state("completed")
         elapsed = str(timedelta(seconds=round(time.time() - started)))
         self._logger.info(f"Completed PETsARD execution workflow (elapsed: {elapsed})")
         self.progress(StepEvent("finished", None, finished, total, time.time() - started))
