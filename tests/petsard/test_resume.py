@@ -141,6 +141,8 @@ def test_cli_runs_the_example(tmp_path: Path) -> None:
     state = _state(tmp_path / "runs.db", "example")
     assert state["snapshots"] == Counter(STEPS)
     assert state["info"]["info"]["modules"] == "petsard"
+    # The log goes where the YAML says, and only there (no stray default log file).
+    assert list(tmp_path.glob("*.log")) == []
     written = sorted(p.name for p in (tmp_path / "petsard-output").iterdir())
     assert any(name.endswith(".log") for name in written)
     assert any("[Timing]" in name for name in written)

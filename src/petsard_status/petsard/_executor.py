@@ -29,6 +29,7 @@ from typing import Any
 import petsard.adapter
 import petsard.config
 import petsard.executor
+import yaml
 
 from petsard_status import LiveObjectUnavailableError, Status
 from petsard_status.config import FlowStep
@@ -124,16 +125,22 @@ class Executor(petsard.executor.Executor):
         self.reruns: list[str] = []
         self.status = None
         self._closed = False
-        before = set(logging.getLogger(_LOGGER).handlers)
+        self._own_handlers: list[logging.Handler] = []
         self.executor_config = petsard.executor.ExecutorConfig()
-        self._setup_logger()
-        self._handlers_before = before
+        self._logger = logging.getLogger(f"{_LOGGER}.Executor")
 
     def _read(self, config: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
-        if isinstance(config, os.PathLike):
-            config = os.fspath(config)
-        if isinstance(config, str):
-            return self._get_config(config_input=config)
+        if isinstance(config, (str, os.PathLike)):
+            text = os.fspath(config)
+            # As upstream's _get_config: a file path, else YAML text.
+            if os.path.isfile(text):
+                with open(text, encoding="utf-8") as file:
+                    text = file.read()
+            try:
+                config = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"the PETsARD config is neither a file nor valid YAML: "
+                                  f"{exc}") from exc
         if not isinstance(config, Mapping):
             raise ConfigError(f"a PETsARD config is a YAML file path, YAML text or a dict, "
                               f"not a {type(config).__name__}")
@@ -142,9 +149,18 @@ class Executor(petsard.executor.Executor):
         return config
 
     def _configure_logging(self, settings: Mapping[str, Any]) -> None:
+        # Once, with the config's settings: upstream first sets up its defaults, which
+        # leaves an empty log file in the working directory, then sets up again.
         if settings:
             self.executor_config.update(dict(settings))
-            self._setup_logger(reconfigure=True)
+        self._setup_logger()
+
+    def _setup_logger(self, reconfigure: bool = False) -> None:
+        """Upstream's, remembering the handlers it adds so that close() can close them."""
+        logger = logging.getLogger(_LOGGER)
+        before = set(logger.handlers)
+        super()._setup_logger(reconfigure=reconfigure)
+        self._own_handlers += [h for h in logger.handlers if h not in before]
 
     def _executor_settings(self) -> dict[str, Any]:
         return {name: getattr(self.executor_config, name) for name in _EXECUTOR_FIELDS}
@@ -170,7 +186,7 @@ class Executor(petsard.executor.Executor):
         if self.status is not None:
             self.status.close()
         logger = logging.getLogger(_LOGGER)
-        for handler in [h for h in logger.handlers if h not in self._handlers_before]:
+        for handler in self._own_handlers:
             logger.removeHandler(handler)
             handler.close()
 
