@@ -107,8 +107,21 @@ def test_the_attributes_petsards_executor_uses(status: Status) -> None:
     status.inferred_schemas["_preprocessor_config"] = {"default": {}}
     assert status.inferred_schemas == {"_preprocessor_config": {"default": {}}}
     assert status.preprocessor_input_schema is None  # no Preprocessor in this sequence
+    assert "Loader" not in status.metadata
     status.put("Loader", "load", Adapter(FRAME))
     assert "Loader" in status.metadata
+
+
+def test_data_by_module_spells_out_dict_results(status: Status) -> None:
+    class Splitter(Adapter):
+        def get_result(self) -> dict[str, Any]:
+            return {"train": FRAME.iloc[:2], "validation": FRAME.iloc[2:], "note": "x"}
+
+    status.put("Loader", "load", Adapter(FRAME))
+    status.put("Splitter", "split_[2-1]", Splitter(FRAME))
+    data = status.get_data_by_module(["Loader", "Splitter", "Synthesizer"])
+    assert list(data) == ["Loader", "Splitter_train", "Splitter_validation"]
+    pd.testing.assert_frame_equal(data["Splitter_validation"], FRAME.iloc[2:])
 
 
 # --- logging and timing -------------------------------------------------------------------

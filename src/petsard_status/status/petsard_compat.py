@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from petsard_status.errors import PetsardNotInstalledError
 from petsard_status.metadata import from_petsard, is_petsard_schema
 from petsard_status.metadata.types import SchemaMetadata
 
@@ -91,7 +92,13 @@ class PetsardCompatMixin:
     def schema_inferencer(self) -> Any:
         """PETsARD's own ``SchemaInferencer`` (imports PETsARD on first use)."""
         if self._inferencer is None:
-            module = importlib.import_module("petsard.metadater.schema_inferencer")
+            try:
+                module = importlib.import_module("petsard.metadater.schema_inferencer")
+            except ModuleNotFoundError as exc:
+                raise PetsardNotInstalledError(
+                    "status.schema_inferencer is PETsARD's SchemaInferencer, and PETsARD is not "
+                    "installed: pip install 'petsard-status[petsard]' (torch first, see "
+                    "docs/petsard.md)") from exc
             self._inferencer = module.SchemaInferencer()
         return self._inferencer
 

@@ -92,6 +92,10 @@ class _SchemaView(Mapping[str, SchemaMetadata]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._status._state.metadata_map)
 
+    def __contains__(self, module: object) -> bool:
+        # PETsARD's Executor asks `"Loader" in status.metadata`: no need to decode for that.
+        return module in self._status._state.metadata_map
+
     def __len__(self) -> int:
         return len(self._status._state.metadata)
 
@@ -586,8 +590,18 @@ class Status(TimingMixin, ReportsMixin, PetsardCompatMixin):
         self._rebuild_status()
 
     def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
+        """The active modules' frames, as upstream: a dict result (the Splitter's) gives
+        ``Module_key`` entries, one per frame in it (PETsARD's adapters look them up so)."""
         names = [modules] if isinstance(modules, str) else list(modules)
-        return {name: self.get_result(name) for name in names if name in self.status}
+        out: dict[str, Any] = {}
+        for name in (n for n in names if n in self.status):
+            result = self.get_result(name)
+            if isinstance(result, pd.DataFrame):
+                out[name] = result
+            elif isinstance(result, dict):
+                out.update({f"{name}_{key}": value for key, value in result.items()
+                            if isinstance(value, pd.DataFrame)})
+        return out
 
     def get_preprocessor_input_schema(self) -> SchemaMetadata | None:
         """The metadata the Preprocessor receives: that of the last module before it."""
