@@ -38,8 +38,11 @@ def both(folder: Path) -> Iterator[tuple[Any, Executor]]:
     theirs = pipeline(folder / "info")
     theirs["Executor"]["log_dir"] = str(folder / "info" / "upstream-logs")
     seed_everything()
-    upstream = petsard.Executor(str(write_pipeline(folder / "info", theirs, "upstream.yaml")))
-    upstream.run()
+    with pytest.MonkeyPatch.context() as patch:
+        # Upstream's Executor leaves an empty default log file in the working directory.
+        patch.chdir(folder)
+        upstream = petsard.Executor(str(write_pipeline(folder / "info", theirs, "upstream.yaml")))
+        upstream.run()
     seed_everything()
     mine = Executor(str(path), store=folder / "runs.db", run="adult")
     mine.run()
