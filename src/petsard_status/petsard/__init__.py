@@ -7,18 +7,21 @@ import Executor``; the rest of a PETsARD script stays as it is.  Needs PETsARD
 
 from petsard_status.errors import PetsardNotInstalledError
 
-INSTALL_HINT = (
+_INSTALL_HINT = (
     "PETsARD is not installed; install it with: pip install torch==2.13.0 && "
     "pip install 'petsard-status[petsard]'"
 )
 
 try:
-    import petsard as _petsard  # noqa: F401  (checked here, once, for the message)
+    import petsard as _petsard
 except ModuleNotFoundError as exc:
     if exc.name != "petsard":
         raise
-    raise PetsardNotInstalledError(INSTALL_HINT) from None
+    raise PetsardNotInstalledError(_INSTALL_HINT) from None
+if getattr(_petsard, "__file__", None) is None:
+    # A folder named petsard on sys.path imports as an empty namespace package.
+    raise PetsardNotInstalledError(_INSTALL_HINT)
 
 from petsard_status.petsard._executor import Executor, petsard_version  # noqa: E402
 
-__all__ = ["INSTALL_HINT", "Executor", "petsard_version"]
+__all__ = ["Executor", "petsard_version"]

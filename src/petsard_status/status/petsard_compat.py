@@ -14,8 +14,7 @@ import importlib
 from typing import Any
 
 from petsard_status.errors import PetsardNotInstalledError
-from petsard_status.metadata import from_petsard, is_petsard_schema
-from petsard_status.metadata.types import SchemaMetadata
+from petsard_status.metadata import SchemaMetadata, from_petsard, is_petsard_schema
 
 __all__ = ["PetsardCompatMixin", "adapter_metadata", "put_arguments", "timing_module"]
 
