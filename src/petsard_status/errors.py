@@ -137,4 +137,8 @@ class ModuleError(ExecutionError):
     """A module was given parameters or input it cannot work with."""
 
 
+class PetsardNotInstalledError(ModuleError, ImportError):
+    """PETsARD's own modules were asked for, and PETsARD is not installed."""
+
+
 __all__ = [name for name, obj in globals().items() if isinstance(obj, type)]

@@ -224,11 +224,6 @@ def test_unstorable_experiment_name(status: Status, experiment: Any, words: list
                         PutError, "Preprocessor", *words)
 
 
-def test_module_outside_the_sequence(status: Status) -> None:
-    refused_then_usable(status, lambda: status.put("Synthesizer", "s", good(1)),
-                        ConfigError, "'Synthesizer'", "sequence")
-
-
 @pytest.mark.parametrize("run", ["r\x00n", "r\ud800", "x" * 201], ids=["nul", "surrogate", "long"])
 def test_unstorable_run_name(store_url: str, run: str) -> None:
     with pytest.raises(StatusError) as info:

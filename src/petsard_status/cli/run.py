@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from petsard_status.cli import petsard_run
 from petsard_status.cli.failures import report_failure, resume_hint
 from petsard_status.cli.options import db_option, user_errors
 from petsard_status.errors import RunExistsError
@@ -131,18 +132,28 @@ def _execute(executor: Executor, progress: Any, db: str | None, show_traceback: 
               help="Seed (0 or more) for every module without its own "
                    "[default: random, recorded].")
 @click.option("--plain", is_flag=True, help="Plain line log even on a terminal.")
+@click.option("--modules", type=click.Choice(["builtin", "petsard"]), default="builtin",
+              show_default=True,
+              help="Whose modules run the steps: ours, or PETsARD's own (needs PETsARD).")
 @traceback_option
 @user_errors
 def run_command(pipeline: str, db: str | None, run_name: str | None, output: str | None,
-                seed: int | None, plain: bool, show_traceback: bool) -> None:
+                seed: int | None, plain: bool, modules: str, show_traceback: bool) -> None:
     """Run the pipeline in PIPELINE (a YAML file), recording every step.
 
     Every parameter is checked first (as `petsard-status validate` does); on a
     problem nothing runs and no run is recorded.
     """
+    progress = _progress(plain)
+    if modules == "petsard":
+        if seed is not None:
+            raise click.UsageError("PETsARD's modules take their seeds from the YAML "
+                                   "(random_state), not from --seed")
+        petsard_run.run_petsard(pipeline, db, run_name, progress)
+        return
     try:
         executor = Executor(pipeline, db, run_name, output_dir=output, seed=seed,
-                            progress=_progress(plain))
+                            progress=progress)
     except RunExistsError:
         raise RunExistsError(
             f"a run named {run_name!r} is already in the database; continue it with: "
@@ -171,6 +182,11 @@ def resume_command(run_name: str, db: str | None, output: str | None, config: st
     With --config, continue with a corrected pipeline file, recorded as a revision
     of the run's config.
     """
-    executor = Executor.reopen(run_name, db, output_dir=output, progress=_progress(plain),
+    progress = _progress(plain)
+    info = petsard_run.run_info(run_name, db)
+    if info.get("modules") == petsard_run.MODULES:
+        petsard_run.resume_petsard(run_name, db, info, progress)
+        return
+    executor = Executor.reopen(run_name, db, output_dir=output, progress=progress,
                                config=config)
     _execute(executor, executor.progress, db, show_traceback)

@@ -7,5 +7,6 @@ from petsard_status.config.config import (
     FlowStep,
     step_key,
 )
+from petsard_status.config.foreign import as_config
 
-__all__ = ["KNOWN_MODULES", "Config", "FlowPath", "FlowStep", "step_key"]
+__all__ = ["KNOWN_MODULES", "Config", "FlowPath", "FlowStep", "as_config", "step_key"]

@@ -54,7 +54,7 @@ class RunState:
     def with_active(self, module: str, entry: ActiveEntry, sequence: list[str]) -> RunState:
         """Put ``module`` in the active status; re-putting drops every later module."""
         active = dict(self.active)
-        if module in active:
+        if module in active and module in sequence:
             keep = set(sequence[: sequence.index(module) + 1])
             active = {name: e for name, e in active.items() if name in keep}
         active[module] = entry

@@ -1,6 +1,7 @@
 """Metadata: the immutable model, its inference from DataFrames and diff."""
 
 from petsard_status.metadata.diff import FieldChange, MetadataDiff, diff
+from petsard_status.metadata.foreign import from_petsard, is_petsard_schema, native, to_petsard
 from petsard_status.metadata.infer import Metadater
 from petsard_status.metadata.types import (
     DataType,
@@ -22,4 +23,8 @@ __all__ = [
     "SchemaMetadata",
     "SchemaStats",
     "diff",
+    "from_petsard",
+    "is_petsard_schema",
+    "native",
+    "to_petsard",
 ]

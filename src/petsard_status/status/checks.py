@@ -6,7 +6,7 @@ import reprlib
 from typing import Any
 
 from petsard_status import formats as codec
-from petsard_status.errors import SerializationError
+from petsard_status.errors import PutError, SerializationError
 from petsard_status.metadata.types import SchemaMetadata
 
 # Offending values are shown in error messages, shortened (a frame-sized repr helps nobody).
@@ -55,3 +55,16 @@ def unstorable_property(schema: SchemaMetadata) -> str | None:
             except SerializationError:
                 return f"{owner} property {key!r} = {_SHORT.repr(value)}"
     return None
+
+
+def checked_metadata(metadata: Any, where: str) -> SchemaMetadata | None:
+    """``get_metadata()``'s answer, if it is metadata a put can store."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, SchemaMetadata):
+        raise PutError(f"{where}: get_metadata() returned {type(metadata).__name__}, not "
+                       "SchemaMetadata or None")
+    problem = metadata_name_problem(metadata)
+    if problem is not None:
+        raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: {problem}")
+    return metadata

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, overload
 import pandas as pd
 
 from petsard_status import formats
+from petsard_status.metadata.foreign import native
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.records import LazyChange, LazySnapshot, TimingRecord
 from petsard_status.store import ChangeRow, RunRepository, SnapshotRow, Store, TimingRow
@@ -75,8 +76,9 @@ class History(Sequence[T], Generic[T]):
         return f"<history of {len(self)} records>"
 
 
-def _optional_schema(store: Store, digest: str | None) -> Callable[[], SchemaMetadata | None]:
-    return lambda: store.load_schema(digest) if digest else None
+def _optional_schema(store: Store, digest: str | None) -> Callable[[], Any]:
+    # PETsARD's metadata comes back as PETsARD's own class (see metadata/foreign.py).
+    return lambda: native(store.load_schema(digest)) if digest else None
 
 
 def snapshot_record(store: Store, row: SnapshotRow) -> LazySnapshot:
@@ -132,7 +134,7 @@ def metadata_evolution(repo: RunRepository, module: str) -> History[SchemaMetada
 
     return History(
         lambda: len(load()),
-        lambda offset, limit: [repo.store.load_schema(h)
+        lambda offset, limit: [native(repo.store.load_schema(h))
                                for h in load()[offset: offset + limit]],
     )
 
@@ -174,7 +176,9 @@ def timing_frame(records: Sequence[TimingRecord]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "record_id": r.record_id, "module_name": r.module_name,
             "experiment_name": r.experiment_name, "step_name": r.step_name,
-            "start_time": r.start_time, "end_time": r.end_time,
+            # ISO text, as PETsARD's timing report has it.
+            "start_time": r.start_time.isoformat(),
+            "end_time": r.end_time.isoformat() if r.end_time else None,
             "duration_seconds": r.duration_seconds,
         }
         for key, value in r.context.items():

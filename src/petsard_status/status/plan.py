@@ -176,7 +176,7 @@ def plan_put(inputs: PutInputs,
         "action": "put",
         "adapter_type": inputs.adapter_type,
         "sequence_index": (inputs.sequence.index(inputs.module)
-                           if inputs.module in inputs.sequence else None),
+                           if inputs.module in inputs.sequence else -1),
         "active_modules": [name for name, _ in state.active],
         "input_schema": inputs.input_hash,
         "result_type": _result_type(inputs.result),

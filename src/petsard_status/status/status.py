@@ -9,6 +9,7 @@ the database when asked for.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from petsard_status import formats
-from petsard_status.config import Config
+from petsard_status.config import Config, as_config
 from petsard_status.errors import (
     ConfigError,
     LiveObjectUnavailableError,
@@ -31,9 +32,16 @@ from petsard_status.errors import (
 )
 from petsard_status.formats import ActiveEntry, RunState
 from petsard_status.metadata.diff import preserve_unchanged
+from petsard_status.metadata.foreign import native
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import history
-from petsard_status.status.checks import metadata_name_problem, name_problem
+from petsard_status.status.checks import checked_metadata, name_problem
+from petsard_status.status.petsard_compat import (
+    adapter_metadata,
+    new_schema_inferencer,
+    put_arguments,
+    timing_module,
+)
 from petsard_status.status.plan import (
     MODULE_OUTPUTS,
     ModuleOutputs,
@@ -43,7 +51,7 @@ from petsard_status.status.plan import (
     shared_metadata,
 )
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
-from petsard_status.status.timing import TimingRecorder
+from petsard_status.status.timing import Timed, TimingRecorder
 from petsard_status.store import ChangeEntry, RunRepository, Store, StoreArg
 
 log = logging.getLogger("petsard_status")
@@ -63,17 +71,21 @@ def _store_of(store: StoreArg) -> tuple[Store, bool]:
     return (store, False) if isinstance(store, Store) else (Store(store), True)
 
 
-class _SchemaView(Mapping[str, SchemaMetadata]):
+class _SchemaView(Mapping[str, Any]):
     """``status.metadata``: module -> SchemaMetadata, decoded only when read."""
 
     def __init__(self, status: Status) -> None:
         self._status = status
 
-    def __getitem__(self, module: str) -> SchemaMetadata:
-        return self._status.store.load_schema(self._status._state.metadata_map[module])
+    def __getitem__(self, module: str) -> Any:
+        return native(self._status.store.load_schema(self._status._state.metadata_map[module]))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._status._state.metadata_map)
+
+    def __contains__(self, module: object) -> bool:
+        # PETsARD's Executor asks `"Loader" in status.metadata`: no need to decode for that.
+        return module in self._status._state.metadata_map
 
     def __len__(self) -> int:
         return len(self._status._state.metadata)
@@ -92,7 +104,7 @@ class Status:
 
     def __init__(
         self,
-        config: Config | Mapping[str, Any],
+        config: Config | Mapping[str, Any] | Any,
         store: StoreArg = None,
         run: str | None = None,
         *,
@@ -101,7 +113,8 @@ class Status:
         max_changes: int = 5000,
         max_timings: int = 10000,
     ) -> None:
-        config = config if isinstance(config, Config) else Config(config)
+        # Also PETsARD's own Config, and mappings with Splitter names already expanded.
+        config = as_config(config)
         name = run or generate_run_name()
         problem = name_problem(name, limit=RUN_NAME_LIMIT)
         if problem is not None:
@@ -162,12 +175,15 @@ class Status:
         self._live: dict[int, Any] = {}
         self._results: dict[str, Any] = {}
         self._train_indices: list[set[int]] | None = None
+        self._inferred: dict[str, Any] = {}
+        self._inferencer: Any = None
         self._timing = TimingRecorder(counters["timing"], self._store_timings,
-                                      self._experiment_of)
+                                      self._experiment_of,
+                                      lambda name: timing_module(name, self.sequence))
         self.status: dict[str, dict[str, Any]] = {}
         self._rebuild_status()
         if not read_only:
-            self._timing.listen()
+            self._timing.listen(self)
 
     def close(self, *, error: BaseException | None = None) -> None:
         """Store what is pending, settle the run's state, release the connection and handler.
@@ -227,7 +243,7 @@ class Status:
         return self._repo.id
 
     @property
-    def metadata(self) -> Mapping[str, SchemaMetadata]:
+    def metadata(self) -> Mapping[str, Any]:
         return _SchemaView(self)
 
     @property
@@ -254,8 +270,8 @@ class Status:
 
     # --- put ---------------------------------------------------------------------------
 
-    def put(self, module: str, expt: str, adapter: Any, *,
-            context: Mapping[str, Any] | None = None) -> None:
+    def put(self, module: str, expt: str | None = None, adapter: Any = None, *,
+            context: Mapping[str, Any] | None = None, **aliases: Any) -> None:
         """Record that ``module`` ran experiment ``expt``: snapshot, changes, result, state.
 
         One transaction: if anything fails nothing of this put is stored and the
@@ -263,6 +279,7 @@ class Status:
         snapshot's execution context (the executor records the flow step there).
         """
         self._check_writable()
+        expt, adapter = put_arguments(expt, adapter, aliases)
         where = f"{module}[{expt}]"
         plan = plan_put(self._put_inputs(module, expt, adapter, context),
                         self._store.encode_schema)
@@ -276,8 +293,11 @@ class Status:
 
     def _put_inputs(self, module: str, expt: str, adapter: Any,
                     context: Mapping[str, Any] | None) -> PutInputs:
-        if module not in self.sequence:
-            raise ConfigError(f"module {module!r} is not in this run's sequence {self.sequence}")
+        # A module outside the sequence is accepted, as PETsARD does: it has no input
+        # schema and re-putting it drops nothing.
+        problem = name_problem(module)
+        if problem is not None:
+            raise PutError(f"the module name {module!r} {problem}")
         problem = name_problem(expt)
         if problem is not None:
             raise PutError(f"{module}[{expt!r}]: the experiment name {problem}; use the "
@@ -287,8 +307,10 @@ class Status:
         previous = self._store.load_schema(previous_hash) if previous_hash else None
         input_hash = self._input_hash(module)
         input_schema = self._store.load_schema(input_hash) if input_hash else None
-        metadata = _adapter_metadata(adapter, where)
-        if metadata is not None:
+        found, from_petsard = adapter_metadata(module, adapter)
+        metadata = checked_metadata(found, where)
+        # Not for PETsARD's metadata: it must come back equal, timestamps included.
+        if metadata is not None and not from_petsard:
             metadata = shared_metadata(metadata, previous, input_schema)
         try:
             result = adapter.get_result()
@@ -333,6 +355,8 @@ class Status:
 
     def _input_hash(self, module: str) -> str | None:
         """Metadata of the nearest module before ``module`` that is active and has some."""
+        if module not in self.sequence:
+            return None
         active, metadata = self._state.active_map, self._state.metadata_map
         for earlier in reversed(self.sequence[: self.sequence.index(module)]):
             if earlier in active and earlier in metadata:
@@ -367,17 +391,21 @@ class Status:
     def get_full_expt(self, module: str | None = None) -> dict[str, str]:
         active = self._state.active_map
         if module is None:
-            return {name: entry.experiment for name, entry in active.items()}
+            # As PETsARD: the modules of the sequence, not those put from outside it.
+            return {name: entry.experiment for name, entry in active.items()
+                    if name in self.sequence}
         if module not in self.sequence:
             raise ConfigError(f"module {module!r} is not in this run's sequence {self.sequence}")
         upto = self.sequence[: self.sequence.index(module) + 1]
         return {name: active[name].experiment for name in upto if name in active}
 
-    def get_metadata(self, module: str = "Loader") -> SchemaMetadata:
+    def get_metadata(self, module: str = "Loader") -> Any:
+        """The module's metadata: a SchemaMetadata, or PETsARD's Schema if it gave one
+        (a new object per call, which the caller may change)."""
         digest = self._state.metadata_map.get(module)
         if digest is None:
             raise UnexecutedError(f"no metadata for {module} in run {self.run!r}")
-        return self._store.load_schema(digest)
+        return native(self._store.load_schema(digest))
 
     def set_metadata(self, module: str, metadata: SchemaMetadata) -> None:
         """Set a module's metadata outside a put; recorded as a schema change."""
@@ -427,15 +455,43 @@ class Status:
         self._rebuild_status()
 
     def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
+        """The active modules' frames, as PETsARD: a dict result (the Splitter's) gives
+        ``Module_key`` entries, one per frame in it (PETsARD's adapters look them up so)."""
         names = [modules] if isinstance(modules, str) else list(modules)
-        return {name: self.get_result(name) for name in names if name in self.status}
+        out: dict[str, Any] = {}
+        for name in (n for n in names if n in self.status):
+            result = self.get_result(name)
+            if isinstance(result, pd.DataFrame):
+                out[name] = result
+            elif isinstance(result, dict):
+                out.update({f"{name}_{key}": value for key, value in result.items()
+                            if isinstance(value, pd.DataFrame)})
+        return out
 
-    def get_preprocessor_input_schema(self) -> SchemaMetadata | None:
+    def get_preprocessor_input_schema(self) -> Any:
         """The metadata the Preprocessor receives: that of the last module before it."""
         if "Preprocessor" not in self.sequence:
             return None
         digest = self._input_hash("Preprocessor")
-        return self._store.load_schema(digest) if digest else None
+        return native(self._store.load_schema(digest)) if digest else None
+
+    # --- what PETsARD's Executor reads and writes ----------------------------------------
+
+    @property
+    def inferred_schemas(self) -> dict[str, Any]:
+        """PETsARD's predicted schemas per module; kept in this process only."""
+        return self._inferred
+
+    @property
+    def schema_inferencer(self) -> Any:
+        """PETsARD's own ``SchemaInferencer`` (imports PETsARD on first use)."""
+        if self._inferencer is None:
+            self._inferencer = new_schema_inferencer()
+        return self._inferencer
+
+    @property
+    def preprocessor_input_schema(self) -> Any:
+        return self.get_preprocessor_input_schema()
 
     # --- train indices, reports, validation results -------------------------------------
 
@@ -540,8 +596,17 @@ class Status:
         self._repo.append_timings(rows)
 
     def _experiment_of(self, module: str) -> str:
+        if module in self.sequence:
+            experiments = self.config.experiments(module)
+            if len(experiments) == 1:
+                return experiments[0]
         entry = self._state.active_map.get(module)
         return entry.experiment if entry else "default"
+
+    def running(self, module: str, experiment: str) -> contextlib.AbstractContextManager[None]:
+        """Mark the step that runs: PETsARD's log timings get its experiment, and the
+        other Statuses of this process ignore them meanwhile."""
+        return self._timing.running(module, experiment)
 
     def start_timing(self, module: str, experiment: str, step: str,
                      context: dict[str, Any] | None = None,
@@ -562,9 +627,9 @@ class Status:
         return self._timing.end(module, experiment, step, context, end_time, duration, defer)
 
     def timing(self, module: str, experiment: str, step: str,
-               context: dict[str, Any] | None = None) -> _Timed:
+               context: dict[str, Any] | None = None) -> Timed:
         """Time a block; an exception is recorded in the record's context as ``error``."""
-        return _Timed(self, module, experiment, step, context)
+        return Timed(self, module, experiment, step, context)
 
     def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
         if not self._read_only and not self._closed:
@@ -612,43 +677,6 @@ class Status:
 
 
 _ZERO_COUNTERS = {"snapshot": 0, "change": 0, "timing": 0, "restore": 0}
-
-
-class _Timed:
-    """``with status.timing(...)``: one timing record around a block."""
-
-    def __init__(self, status: Status, module: str, experiment: str, step: str,
-                 context: dict[str, Any] | None) -> None:
-        self._status, self._key, self._context = status, (module, experiment, step), context
-
-    def __enter__(self) -> None:
-        self._status.start_timing(*self._key, self._context)
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 _tb: object) -> None:
-        error = {"error": f"{kind.__name__}: {exc}"} if kind is not None else None
-        self._status.end_timing(*self._key, error)
-
-
-def _adapter_metadata(adapter: Any, where: str) -> SchemaMetadata | None:
-    """The adapter's new metadata, or None for a module that keeps none."""
-    method = getattr(adapter, "get_metadata", None)
-    if not callable(method):
-        return None
-    try:
-        metadata = method()
-    except NotImplementedError:
-        # PETsARD's adapters of modules that do not change the data's shape say so.
-        return None
-    if metadata is None:
-        return None
-    if not isinstance(metadata, SchemaMetadata):
-        raise PutError(f"{where}: get_metadata() returned {type(metadata).__name__}, not "
-                       "SchemaMetadata or None")
-    problem = metadata_name_problem(metadata)
-    if problem is not None:
-        raise PutError(f"{where}: the metadata from get_metadata() cannot be stored: {problem}")
-    return metadata
 
 
 def _package_version() -> str:
