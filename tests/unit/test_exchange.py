@@ -238,7 +238,9 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
             status.put("Synthesizer", "g", Stub(frame.sample(5, random_state=1)))
         status.put("Reporter", "r", Stub({"[global]": pd.DataFrame({"score": [0.5]})}))
         status.restore_from_snapshot(status.get_snapshots()[1].snapshot_id)
-        doc = export_run(status.store, "small")
+    # Exported once closed: closing settles the run's state (completed).
+    with Store(db) as store:
+        doc = export_run(store, "small")
     yield db, doc
 
 

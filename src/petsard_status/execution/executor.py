@@ -109,6 +109,7 @@ class Executor:
         self.reruns: list[str] = []
         self._owner = leases.new_owner()
         self._heartbeat: leases.Heartbeat | None = None
+        self._holds_lease = False
 
     def _take_lease(self) -> None:
         """Become the run's one live writer, or close and raise RunInUseError."""
@@ -117,6 +118,28 @@ class Executor:
         except BaseException:
             self.status.close()
             raise
+        self._holds_lease = True
+
+    def _keep_lease(self) -> None:
+        """Hold the lease (again, for a second run()) and keep it alive while steps run."""
+        if not self._holds_lease:
+            leases.acquire(self.status.store, self.status.run_id, self.run_name, self._owner)
+            self._holds_lease = True
+        if self._heartbeat is None:
+            self._heartbeat = leases.Heartbeat(self.status.store, self.status.run_id,
+                                               self._owner).start()
+
+    def _give_up_lease(self) -> None:
+        """The run is no longer being written: another process may resume it now."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self._holds_lease and not self.status.closed:
+            try:
+                leases.release(self.status.store, self.status.run_id, self._owner)
+            except PetsardStatusError:
+                return  # a lease left behind goes stale by itself
+        self._holds_lease = False
 
     @classmethod
     def resume(
@@ -174,6 +197,7 @@ class Executor:
         executor = cls.__new__(cls)
         executor._setup(status, seed, base_dir, outputs, progress)
         executor._owner = owner
+        executor._holds_lease = True
         if config is not None:
             try:
                 revise(executor, config)
@@ -187,15 +211,9 @@ class Executor:
         return self.status.run
 
     def close(self) -> None:
-        """Stop the heartbeat, give up the run's lease, close the Status."""
-        if self._heartbeat is not None:
-            self._heartbeat.stop()
-            self._heartbeat = None
+        """Give up the run's lease and close the Status."""
         try:
-            if not self.status.closed:
-                leases.release(self.status.store, self.status.run_id, self._owner)
-        except PetsardStatusError:
-            pass  # a lease left behind goes stale by itself
+            self._give_up_lease()
         finally:
             self.status.close()
 
@@ -234,10 +252,15 @@ class Executor:
             self.progress(StepEvent("finished", None, total, total, 0.0,
                                     f"run {self.run_name} is already completed; nothing to do"))
             return self._results(flow, self._done_steps())
+        self._keep_lease()
+        try:
+            return self._walk(flow, done, finished, total, started)
+        finally:
+            self._give_up_lease()
+
+    def _walk(self, flow: list[FlowStep], done: dict[str, str], finished: int, total: int,
+              started: float) -> dict[str, Any]:
         self.status.set_run_state("running")
-        if self._heartbeat is None:
-            self._heartbeat = leases.Heartbeat(self.status.store, self.status.run_id,
-                                               self._owner).start()
         self.progress(StepEvent("start", None, finished, total, 0.0))
         current: FlowStep | None = None
         try:

@@ -23,6 +23,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,31 @@ def validate_export(doc: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def _validate(doc: Any, name: str | None) -> dict[str, Any]:
+    _check_envelope(doc)
+    run, head = _run_row(doc["run"], name)
+    parts = _Parts(
+        fields=_documents(doc["fields"], "fields", _field_row),
+        schemas=_documents(doc["schemas"], "schemas", _schema_row),
+        blobs=_blobs(doc["blobs"]),
+        snapshots=_section(doc, "snapshots", SNAPSHOT_COLUMNS),
+        changes=_section(doc, "changes", CHANGE_COLUMNS),
+        timings=_section(doc, "timings", TIMING_COLUMNS),
+        restores=_section(doc, "restores", RESTORE_COLUMNS),
+    )
+    parts.check_references(head)
+    return {
+        "run": run,
+        "snapshots": parts.snapshots,
+        "changes": parts.changes,
+        "timings": parts.timings,
+        "restores": parts.restores,
+        "fields": list(parts.fields.values()),
+        "schemas": list(parts.schemas.values()),
+        "blobs": [{k: v for k, v in b.items() if k != "frames"} for b in parts.blobs.values()],
+    }
+
+
+def _check_envelope(doc: Any) -> None:
     if not isinstance(doc, Mapping):
         raise _Bad(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("format") != EXPORT_FORMAT:
@@ -181,7 +207,9 @@ def _validate(doc: Any, name: str | None) -> dict[str, Any]:
         if not isinstance(doc[key], str):
             raise _Bad(f"{key} must be a string")
 
-    run = _row(doc["run"], RUN_COLUMNS, "run")
+
+def _run_row(value: Any, name: str | None) -> tuple[dict[str, Any], RunState]:
+    run = _row(value, RUN_COLUMNS, "run")
     if name is not None:
         run["name"] = _check("name", name, "the new run name")
     try:
@@ -190,93 +218,98 @@ def _validate(doc: Any, name: str | None) -> dict[str, Any]:
         head = RunState.from_json(run["head_json"])
     except PetsardStatusError as exc:
         raise _Bad(f"run: {exc}") from None
+    return run, head
 
-    fields = _documents(doc["fields"], "fields", _field_row)
-    schemas = _documents(doc["schemas"], "schemas", _schema_row)
-    for digest, row in schemas.items():
-        for ref in shell_field_refs(row["doc"]):
-            if ref not in fields:
-                raise _Bad(f"schemas[{digest}] refers to field {ref}, which is not in fields")
-    blobs = _blobs(doc["blobs"])
 
-    snapshots = _section(doc, "snapshots", SNAPSHOT_COLUMNS)
-    changes = _section(doc, "changes", CHANGE_COLUMNS)
-    timings = _section(doc, "timings", TIMING_COLUMNS)
-    restores = _section(doc, "restores", RESTORE_COLUMNS)
-    _unique(snapshots, "snapshot_id", "snapshots")
-    seqs = {row["seq"] for row in snapshots}
-    snapshot_ids = {row["snapshot_id"] for row in snapshots}
+@dataclass
+class _Parts:
+    """The checked sections of a document, and the references between them."""
 
-    def need(kind: str, digest: str | None, where: str, table: Mapping[str, Any]) -> None:
+    fields: dict[str, dict]
+    schemas: dict[str, dict]
+    blobs: dict[str, dict[str, Any]]
+    snapshots: list[dict]
+    changes: list[dict]
+    timings: list[dict]
+    restores: list[dict]
+
+    def need(self, kind: str, digest: str | None, where: str) -> None:
+        table = {"schema": self.schemas, "field": self.fields, "blob": self.blobs}[kind]
         if digest is not None and digest not in table:
             raise _Bad(f"{where} refers to {kind} {digest}, which is not in the document")
 
-    def need_blob(digest: str, kind: str, where: str) -> None:
-        need("blob", digest, where, blobs)
-        if blobs[digest]["kind"] != kind:
+    def need_blob(self, digest: str, kind: str, where: str) -> None:
+        self.need("blob", digest, where)
+        if self.blobs[digest]["kind"] != kind:
             raise _Bad(f"{where} refers to blob {digest} as a {kind}, but it is a "
-                       f"{blobs[digest]['kind']}")
+                       f"{self.blobs[digest]['kind']}")
 
-    states = [("run.head_json", head)]
-    for i, row in enumerate(snapshots):
-        where = f"snapshots[{i}]"
-        need("schema", row["schema_before"], where, schemas)
-        need("schema", row["schema_after"], where, schemas)
-        try:
-            loads_value(row["context_json"])
-            states.append((where, RunState.from_json(row["state_json"])))
-        except PetsardStatusError as exc:
-            raise _Bad(f"{where}: {exc}") from None
-    for where, state in states:
+    def check_references(self, head: RunState) -> None:
+        for digest, row in self.schemas.items():
+            for ref in shell_field_refs(row["doc"]):
+                self.need("field", ref, f"schemas[{digest}]")
+        for digest, blob in self.blobs.items():
+            for ref in blob["frames"]:
+                self.need_blob(ref, "frame", f"blobs[{digest}]")
+        _unique(self.snapshots, "snapshot_id", "snapshots")
+        seqs = {row["seq"] for row in self.snapshots}
+        for where, state in [("run.head_json", head), *self._snapshot_states()]:
+            self._check_state(where, state, seqs)
+        self._check_changes(seqs)
+        for i, row in enumerate(self.timings):
+            try:
+                loads_value(row["context_json"])
+            except PetsardStatusError as exc:
+                raise _Bad(f"timings[{i}]: {exc}") from None
+        snapshot_ids = {row["snapshot_id"] for row in self.snapshots}
+        for i, row in enumerate(self.restores):
+            if row["snapshot_id"] not in snapshot_ids:
+                raise _Bad(f"restores[{i}] restores {row['snapshot_id']!r}, which is not in "
+                           "snapshots")
+
+    def _snapshot_states(self) -> list[tuple[str, RunState]]:
+        states = []
+        for i, row in enumerate(self.snapshots):
+            where = f"snapshots[{i}]"
+            self.need("schema", row["schema_before"], where)
+            self.need("schema", row["schema_after"], where)
+            try:
+                loads_value(row["context_json"])
+                states.append((where, RunState.from_json(row["state_json"])))
+            except PetsardStatusError as exc:
+                raise _Bad(f"{where}: {exc}") from None
+        return states
+
+    def _check_state(self, where: str, state: RunState, seqs: set[int]) -> None:
         refs = state.refs()
         for digest in refs["schemas"]:
-            need("schema", digest, where, schemas)
+            self.need("schema", digest, where)
         for digest in refs["trees"]:
-            need_blob(digest, "tree", where)
+            self.need_blob(digest, "tree", where)
         for digest in refs["indices"]:
-            need_blob(digest, "indices", where)
+            self.need_blob(digest, "indices", where)
         for module, entry in state.active:
             if entry.snapshot_seq not in seqs:
                 raise _Bad(f"{where}: {module} is active from snapshot {entry.snapshot_seq}, "
                            "which is not in snapshots")
-    for digest, blob in blobs.items():
-        if blob["kind"] == "tree":
-            for ref in blob["frames"]:
-                need_blob(ref, "frame", f"blobs[{digest}]")
-    for i, row in enumerate(changes):
-        where = f"changes[{i}]"
-        for key in ("before_schema", "after_schema"):
-            need("schema", row[key], where, schemas)
-        for key in ("before_field", "after_field"):
-            need("field", row[key], where, fields)
-        if row["snapshot_seq"] and row["snapshot_seq"] not in seqs:
-            raise _Bad(f"{where}: snapshot_seq {row['snapshot_seq']} is not in snapshots")
-        if row["attributes"] is not None:
-            try:
-                attributes = strict_loads(row["attributes"], what=where, error=_Bad)
-            except _Bad:
-                attributes = None
-            if not (isinstance(attributes, list) and all(isinstance(a, str) for a in attributes)):
-                raise _Bad(f"{where}.attributes must be a JSON list of strings")
-    for i, row in enumerate(timings):
-        try:
-            loads_value(row["context_json"])
-        except PetsardStatusError as exc:
-            raise _Bad(f"timings[{i}]: {exc}") from None
-    for i, row in enumerate(restores):
-        if row["snapshot_id"] not in snapshot_ids:
-            raise _Bad(f"restores[{i}] restores {row['snapshot_id']!r}, which is not in snapshots")
 
-    return {
-        "run": run,
-        "snapshots": snapshots,
-        "changes": changes,
-        "timings": timings,
-        "restores": restores,
-        "fields": list(fields.values()),
-        "schemas": list(schemas.values()),
-        "blobs": [{k: v for k, v in b.items() if k != "frames"} for b in blobs.values()],
-    }
+    def _check_changes(self, seqs: set[int]) -> None:
+        for i, row in enumerate(self.changes):
+            where = f"changes[{i}]"
+            for key in ("before_schema", "after_schema"):
+                self.need("schema", row[key], where)
+            for key in ("before_field", "after_field"):
+                self.need("field", row[key], where)
+            if row["snapshot_seq"] and row["snapshot_seq"] not in seqs:
+                raise _Bad(f"{where}: snapshot_seq {row['snapshot_seq']} is not in snapshots")
+            if row["attributes"] is not None:
+                try:
+                    attributes = strict_loads(row["attributes"], what=where, error=_Bad)
+                except _Bad:
+                    attributes = None
+                if not (isinstance(attributes, list)
+                        and all(isinstance(a, str) for a in attributes)):
+                    raise _Bad(f"{where}.attributes must be a JSON list of strings")
 
 
 def _exact_keys(value: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
