@@ -21,6 +21,7 @@ from petsard_status.errors import NotAStoreError, PetsardStatusError
 from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import models as m
 from petsard_status.store.engine import is_sqlite, make_engine, resolve_url, sqlite_path
+from petsard_status.store.guard import foreign_objects
 from petsard_status.store.migrate import (
     current_revision,
     ensure_schema,
@@ -113,12 +114,26 @@ def _missing(conn: Connection, table: Any, column: str, target: Any) -> list[Any
     return conn.execute(query).all()
 
 
+def _foreign(engine: Engine) -> list[str]:
+    try:
+        with engine.connect() as conn:
+            found = foreign_objects(conn)
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        raise translate(exc, engine) from exc
+    return [f"foreign object: {problem}" for problem in found]
+
+
 def check_store(engine: Engine) -> dict[str, Any]:
     """Verify a store without changing it: SQLite integrity, revision, every reference.
 
     Returns the revision, row counts and a list of problems (empty when healthy).
     """
-    problems: list[str] = []
+    problems = _foreign(engine)
+    if problems:
+        # Reading the tables could run what was planted: report the objects alone.
+        return {"database": describe(engine), "revision": None, "head": head_revision(),
+                "integrity": "not checked", "counts": {}, "problems": problems}
     revision = _revision(engine)
     if revision is None:
         raise NotAStoreError(f"{describe(engine)} holds no petsard-status store (no revision)")
@@ -259,7 +274,7 @@ def _tree_problems(conn: Connection, digest: str, kinds: dict[str, str]) -> list
 @json_option
 @user_errors
 def check_command(db: str | None, as_json: bool) -> None:
-    """Check the store: SQLite integrity, the revision, and that every reference resolves.
+    """Check the store: its objects, SQLite integrity, the revision, every reference.
 
     Reads only; exits with status 1 if any problem is found.
     """
@@ -275,6 +290,8 @@ def check_command(db: str | None, as_json: bool) -> None:
             ("revision", _revision_note(report["revision"])),
             ("integrity", report["integrity"]),
             ("rows", ", ".join(f"{k} {n}" for k, n in counts.items())),
+            ("objects", "ok" if not any(p.startswith("foreign object") for p in problems)
+             else "foreign or altered objects: not read further"),
             ("references", "ok" if not problems else f"{len(problems)} problem(s)"),
         ])
         for problem in problems:

@@ -35,6 +35,7 @@ from petsard_status.formats import EncodedResult, decode_result, hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import make_engine, prepare_engine, resolve_url
+from petsard_status.store.guard import check_objects
 from petsard_status.store.migrate import ensure_schema
 from petsard_status.store.translate import describe, translate
 
@@ -98,6 +99,7 @@ class Store:
         self.url = self.engine.url
         self.dialect = self.engine.dialect.name
         try:
+            check_objects(self.engine)
             self.revision = ensure_schema(self.engine, upgrade=upgrade)
         except BaseException:
             self.close()
