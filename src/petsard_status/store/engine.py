@@ -4,6 +4,12 @@ SQLite gets WAL, a busy timeout, foreign keys and ``synchronous=FULL`` on every
 connection, and write transactions that take the write lock up front
 (``BEGIN IMMEDIATE``) so that two writers queue on the busy timeout instead of
 failing with "database is locked" half-way through a transaction.
+
+PostgreSQL connections get a lock timeout, a (generous) statement timeout and
+an idle-in-transaction timeout, so that one client that died or stalled inside
+a transaction cannot make every other writer (or ``materialize``'s
+``DROP TABLE``) wait for as long as the server keeps it.  Settings the URL's
+``options`` already give win.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ ENV_VAR = "PETSARD_STATUS_DB"
 DEFAULT_URL = "sqlite:///petsard_status.db"
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+PG_TIMEOUTS = {
+    "lock_timeout": "15s",
+    "statement_timeout": "15min",
+    "idle_in_transaction_session_timeout": "60s",
+}
 
 
 def default_store() -> str:
@@ -151,6 +162,8 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
             raise StoreConnectionError(f"cannot use {url!r}: {exc}") from exc
         configure_sqlite(engine)
         return engine
+    if url.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {**pg_connect_args(url), **kwargs.get("connect_args", {})}
     try:
         return create_engine(url, pool_pre_ping=True, **kwargs)
     except NoSuchModuleError as exc:
@@ -162,6 +175,15 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
             f"the database driver for {url.drivername!r} is not installed ({exc.name}); "
             "for PostgreSQL run: pip install 'petsard-status[postgres]'"
         ) from exc
+
+
+def pg_connect_args(url: URL) -> dict[str, str]:
+    """libpq ``options`` with the store's timeouts added to those the URL gives."""
+    given = url.query.get("options", "")
+    existing = " ".join(given) if isinstance(given, tuple) else given
+    added = [f"-c {name}={value}" for name, value in PG_TIMEOUTS.items()
+             if name not in existing]
+    return {"options": " ".join([existing, *added]).strip()}
 
 
 def prepare_engine(engine: Engine) -> None:
