@@ -17,9 +17,10 @@ from petsard_status import formats as codec
 from petsard_status.cli.common import missing_database
 from petsard_status.cli.main import db_option, main, user_errors
 from petsard_status.cli.tables import echo_json, echo_pairs
-from petsard_status.errors import NotAStoreError, PetsardStatusError
+from petsard_status.errors import CorruptDataError, NotAStoreError, PetsardStatusError
 from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import models as m
+from petsard_status.store.audit import column_problems
 from petsard_status.store.engine import is_sqlite, make_engine, resolve_url, sqlite_path
 from petsard_status.store.guard import foreign_objects
 from petsard_status.store.migrate import (
@@ -150,8 +151,15 @@ def check_store(engine: Engine) -> dict[str, Any]:
                 for row in conn.execute(text("PRAGMA foreign_key_check")):
                     problems.append(f"foreign_key_check: a row of {row[0]} (rowid {row[1]}) "
                                     f"refers to a missing row of {row[2]}")
-            counts, more = _check_references(conn)
+            columns = column_problems(conn)
+            try:
+                counts, more = _check_references(conn)
+            except CorruptDataError as exc:
+                if not columns:
+                    raise
+                counts, more = {}, [f"references not checked: {exc}"]
             problems.extend(more)
+            problems.extend(columns)
             conn.rollback()
     except SQLAlchemyError as exc:
         raise translate(exc, engine) from exc
