@@ -115,6 +115,8 @@ class AttributesText(_Checked):
 
 def column_checker(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
     """The read check of a column's type (raises CorruptDataError), or None if it has none."""
-    if isinstance(column_type, _Checked):
-        return column_type.dialect_impl(dialect).result_processor(dialect, None)
-    return None
+    if not isinstance(column_type, _Checked):
+        return None
+    if dialect.name != "sqlite" and not isinstance(column_type, AttributesText):
+        return None  # a typed server column holds only values of its type
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)
