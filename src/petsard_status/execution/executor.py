@@ -25,6 +25,7 @@ from petsard_status.errors import ExecutionError, LiveObjectUnavailableError
 from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
+from petsard_status.modules.reporter import check_output_names
 from petsard_status.status.status import Status, StoreArg
 from petsard_status.store import models as m
 
@@ -92,6 +93,7 @@ class Executor:
             self.base_dir = Path.cwd()
         self.seed = seed if seed is not None else secrets.randbelow(2**31)
         self.output_dir = Path(output_dir or "petsard-output").resolve()
+        check_output_names(self.config.flow(), self.output_dir)
         self.status = Status(self.config, store, run)
         self.status.update_run_info(
             seeds={"run": self.seed},
