@@ -74,3 +74,32 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+FIRST_REVISION = "0001_initial"
+
+
+def store_at_first_revision(path: Path, blob_mb: int = 0) -> Path:
+    """A SQLite store at revision 0001 holding one run (and ``blob_mb`` MB of blobs)."""
+    import datetime as dt
+
+    from alembic import command
+
+    from petsard_status import Store
+    from petsard_status.store.migrate import alembic_config
+
+    store = Store(path, upgrade=False)
+    try:
+        with store.engine.begin() as conn:
+            command.upgrade(alembic_config(conn), FIRST_REVISION)
+            now = dt.datetime(2025, 1, 1)
+            conn.execute(text(
+                "INSERT INTO runs (name, state, config_json, head_json, info_json, created_at, "
+                "updated_at) VALUES ('r', 'running', '{}', '{}', '{}', :t, :t)"), {"t": now})
+            for k in range(blob_mb):
+                conn.execute(text("INSERT INTO blobs (hash, kind, size, data) "
+                                  "VALUES (:h, 'frame', :n, randomblob(:n))"),
+                             {"h": f"{k:032x}", "n": 1024 * 1024})
+    finally:
+        store.close()
+    return path
