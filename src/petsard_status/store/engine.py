@@ -15,16 +15,21 @@ a transaction cannot make every other writer (or ``materialize``'s
 from __future__ import annotations
 
 import os
+import random
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from petsard_status.errors import NotAStoreError, StoreConnectionError
+
+T = TypeVar("T")
 
 ENV_VAR = "PETSARD_STATUS_DB"
 DEFAULT_URL = "sqlite:///petsard_status.db"
@@ -124,12 +129,39 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal" and mode != "memory" and _may_take_over(cursor):
-            cursor.execute("PRAGMA journal_mode = WAL")
+        retry_busy(lambda: _use_wal(cursor))
         cursor.execute("PRAGMA synchronous = FULL")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal" and mode != "memory" and _may_take_over(cursor):
+        cursor.execute("PRAGMA journal_mode = WAL")
+
+
+def retry_busy(action: Callable[[], T], timeout_ms: int = BUSY_TIMEOUT_MS) -> T:
+    """Run ``action``, retrying with back-off while SQLite says the file is locked or busy.
+
+    The busy timeout covers ordinary statements, but SQLite returns "database is
+    locked" at once, without calling the busy handler, where waiting could
+    deadlock: switching the journal mode while another connection does the same,
+    or reading the schema of a file being created.  Those are retried here, like
+    any busy write, within the same overall timeout.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            message = str(exc).lower()
+            if ("locked" not in message and "busy" not in message) or (
+                    time.monotonic() > deadline):
+                raise
+        time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
+        delay = min(delay * 2, 0.25)
 
 
 def _may_take_over(cursor: sqlite3.Cursor) -> bool:
