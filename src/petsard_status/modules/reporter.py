@@ -30,9 +30,15 @@ def _file_safe(name: str) -> str:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` so that equal frames give byte-identical files, whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = frame.to_csv(index=False, lineterminator="\n")
-    write_file_atomically(path, text.encode("utf-8"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomically(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ModuleError(
+            f"Reporter: cannot write {path} ({exc.strerror or exc}); any earlier file of that "
+            "name is unchanged. Free space or choose another --output folder, then resume the run"
+        ) from exc
 
 
 def _name_limit(folder: Path) -> int:
