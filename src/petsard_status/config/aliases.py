@@ -17,21 +17,22 @@ __all__ = ["MAX_YAML_NODES", "expanded_size"]
 MAX_YAML_NODES = 100_000
 
 
-def expanded_size(root: yaml.Node, limit: int) -> int | None:
-    """How many nodes ``root`` stands for once every alias is expanded (None: it refers to itself).
+def expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` stands for once every alias is expanded (at most ``limit + 1``).
 
     Aliases share one node, so sizes are memoised per node: linear in the text,
-    however large the expansion.  Counting stops past ``limit``.
+    however large the expansion.  An alias inside its own anchor's value counts
+    once (the config's own checks refuse such a value, naming the experiment).
     """
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(node: yaml.Node) -> int | None:
+    def size(node: yaml.Node) -> int:
         key = id(node)
         if key in sizes:
             return sizes[key]
         if key in active:
-            return None
+            return 1
         active.add(key)
         total = 1
         children: list[yaml.Node] = []
@@ -40,10 +41,7 @@ def expanded_size(root: yaml.Node, limit: int) -> int | None:
         elif isinstance(node, yaml.MappingNode):
             children = [n for pair in node.value for n in pair]
         for child in children:
-            part = size(child)
-            if part is None:
-                return None
-            total = min(total + part, limit + 1)
+            total = min(total + size(child), limit + 1)
         active.discard(key)
         sizes[key] = total
         return total

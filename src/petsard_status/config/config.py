@@ -79,11 +79,7 @@ def _load_yaml(text: str, file: Path) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        size = expanded_size(node, MAX_YAML_NODES)
-        if size is None:
-            raise ConfigError(f"config file {str(file)!r} has an alias that refers to itself "
-                              "(an anchor used inside its own value); write the value out")
-        if size > MAX_YAML_NODES:
+        if expanded_size(node, MAX_YAML_NODES) > MAX_YAML_NODES:
             raise ConfigError(
                 f"config file {str(file)!r} expands to more than {MAX_YAML_NODES:,} values "
                 "through its aliases (*name); a pipeline config is far smaller. Write the "
