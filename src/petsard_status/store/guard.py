@@ -39,6 +39,7 @@ from sqlalchemy.types import Text
 
 from petsard_status.errors import ForeignObjectError, StoreError
 from petsard_status.store.migrate import alembic_config, known_revisions
+from petsard_status.store.translate import describe, translate
 
 __all__ = ["check_objects", "foreign_objects"]
 
@@ -110,12 +111,8 @@ def check_objects(engine: Engine) -> None:
             problems = foreign_objects(conn)
             conn.rollback()
     except SQLAlchemyError as exc:
-        from petsard_status.store.translate import translate
-
         raise translate(exc, engine) from exc
     if problems:
-        from petsard_status.store.translate import describe
-
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more"
                                            if len(problems) > 5 else "")
         raise ForeignObjectError(
@@ -249,10 +246,11 @@ def _pg_reference(conn: Connection, revision: str) -> tuple[Catalogue, tuple[str
                     "AND relkind NOT IN ('i', 'S')"))]
                 catalogue = _pg_catalogue(ref, ns, names)
             except SQLAlchemyError as exc:
+                why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 raise StoreError(
                     f"cannot verify the store's objects: building the reference schema in a "
-                    f"temporary schema failed ({str(exc.orig or exc).splitlines()[0]}); the "
-                    "user needs the TEMP privilege on the database"
+                    f"temporary schema failed ({why}); "
+                    "the user needs the TEMP privilege on the database, on a writable server"
                 ) from exc
             finally:
                 ref.rollback()
