@@ -89,3 +89,20 @@ def test_sessions_left_idle_in_a_transaction_are_ended(pg_url: str) -> None:
         time.sleep(3)  # idle inside the transaction the first statement began
         with pytest.raises(DBAPIError):  # the server has ended the session
             conn.execute(text("SELECT 1"))
+
+
+def test_put_waiting_on_another_sessions_blob_row_fails_with_lock_timeout(
+        pg_url: str, holder: Connection) -> None:
+    """Writer B puts the frame whose blob row another session holds in an open transaction."""
+    url = pg_url + SHORT
+    make_run(url, "a")
+    (frame_hash,) = sql(pg_url, "SELECT hash FROM blobs WHERE kind = 'frame'")[0]
+    holder.execute(text("DELETE FROM blobs WHERE hash = :h"), {"h": frame_hash})
+    with Status(CONFIG, url, run="b") as status:
+        with pytest.raises(PetsardStatusError) as caught:
+            status.put("Loader", "load", loader_adapter(5))
+        chain = [caught.value, caught.value.__cause__, caught.value.__context__]
+        assert any(isinstance(e, LockTimeoutError) for e in chain), repr(caught.value)
+        holder.rollback()
+        status.put("Loader", "load", loader_adapter(5))
+        assert len(status.get_snapshots()) == 1
