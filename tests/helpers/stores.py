@@ -11,8 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import create_engine, text
 
-from petsard_status import Status
-from petsard_status.metadata.infer import Metadater
+from petsard_status import Metadater, Status
 
 CONFIG = {"Loader": {"load": {}}, "Preprocessor": {"prep": {}}}
 
