@@ -4,6 +4,31 @@ One hierarchy, rooted at :class:`PetsardStatusError`, so that callers can catch
 "anything this library complains about" with one ``except`` clause while still
 telling a bad config from a broken database.  Messages name the problem and say
 what to do about it.
+
+    PetsardStatusError
+    ├── ConfigError (ValueError)
+    ├── MetadataError (ValueError)
+    │   └── SerializationError
+    │       └── UnknownFormatError
+    ├── StatusError
+    │   ├── UnexecutedError (LookupError)
+    │   │   └── LiveObjectUnavailableError
+    │   ├── SnapshotError (LookupError)
+    │   ├── RunExistsError
+    │   ├── RunNotFoundError (LookupError)
+    │   ├── PutError
+    │   └── ConcurrentWriterError
+    ├── StoreError
+    │   ├── StoreConnectionError
+    │   ├── NotAStoreError
+    │   ├── SchemaVersionError
+    │   ├── StoreReadOnlyError
+    │   ├── StoreFullError
+    │   ├── CorruptDataError
+    │   ├── ForeignObjectError
+    │   └── LockTimeoutError
+    └── ExecutionError
+        └── ModuleError
 """
 
 from __future__ import annotations
@@ -124,6 +149,24 @@ class StoreFullError(StoreError):
 
 class CorruptDataError(StoreError):
     """A stored row or blob is missing, malformed, or fails validation."""
+
+
+class ForeignObjectError(StoreError):
+    """The store holds a table, view, trigger, rule or policy its migrations did not create.
+
+    Reading through such an object could run code planted in the database, so
+    the store is refused before anything is read.  ``objects`` names each one.
+    """
+
+    objects: tuple[str, ...] = ()
+
+    def __init__(self, message: str, objects: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.objects = objects
+
+
+class LockTimeoutError(StoreError):
+    """A statement waited too long for a lock another session holds; retrying may succeed."""
 
 
 # --- execution ---------------------------------------------------------------------

@@ -78,7 +78,7 @@ def current_command(db: str | None, as_json: bool) -> None:
 @json_option
 @user_errors
 def check_command(db: str | None, as_json: bool) -> None:
-    """Check the store: SQLite integrity, the revision, and that every reference resolves.
+    """Check the store: its objects, SQLite integrity, the revision, every reference.
 
     Reads only; exits with status 1 if any problem is found.
     """
@@ -94,6 +94,8 @@ def check_command(db: str | None, as_json: bool) -> None:
             ("revision", _revision_note(report["revision"])),
             ("integrity", report["integrity"]),
             ("rows", ", ".join(f"{k} {n}" for k, n in counts.items())),
+            ("objects", "ok" if not any(p.startswith("foreign object") for p in problems)
+             else "foreign or altered objects: not read further"),
             ("references", "ok" if not problems else f"{len(problems)} problem(s)"),
         ])
         for problem in problems:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import os
 import re
@@ -14,9 +15,10 @@ from typing import Any
 import click
 
 from petsard_status.cli.common import FIELD_COLUMNS, field_table, open_store
+from petsard_status.cli.export_names import export_stem
 from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_table
-from petsard_status.formats import read_export, validate_export, write_export
+from petsard_status.formats import read_export, validate_export, write_export, write_file_atomically
 from petsard_status.status import Status
 from petsard_status.store.exchange import export_run, import_run
 from petsard_status.store.materialize import drop_materialized, materialize_run
@@ -41,10 +43,11 @@ def export_csv(store: Store, run: str, folder: str | os.PathLike[str]) -> list[P
 
     def write(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(list(header))
-            writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(list(header))
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        write_file_atomically(path, buffer.getvalue().encode("utf-8"))
         written.append(path)
 
     with Status.open(run, store) as status:
@@ -79,6 +82,14 @@ def export_csv(store: Store, run: str, folder: str | os.PathLike[str]) -> list[P
     return written
 
 
+def _refuse_overwrite(target: Path, force: bool) -> None:
+    exists = target.is_file() or (target.is_dir() and any(target.iterdir()))
+    if exists and not force:
+        raise click.ClickException(
+            f"{target} already exists; give --force to replace it, or -o another folder"
+        )
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -99,22 +110,32 @@ def _csv_cell(value: Any) -> Any:
               "folder of tables for people.")
 @click.option("--output", "-o", "output", default=None, type=click.Path(file_okay=False),
               help="Folder to write to [default: json: the current folder, csv: ./RUN-csv].")
+@click.option("--force", is_flag=True, help="Replace an export of the same name.")
 @user_errors
-def export_command(run: str, db: str | None, fmt: str, output: str | None) -> None:
-    """Export RUN: snapshots, changes, timings, metadata (and, in JSON, results)."""
+def export_command(run: str, db: str | None, fmt: str, output: str | None,
+                   force: bool) -> None:
+    """Export RUN: snapshots, changes, timings, metadata (and, in JSON, results).
+
+    The file (RUN.json) or folder (RUN-csv) is named after the run; a name that is
+    not a safe file name gets a slug and a short hash. An existing export is never
+    replaced without --force.
+    """
     with open_store(db) as store:
         try:
             if fmt == "json":
+                store.run_row(run)
+                target = Path(output or ".") / f"{export_stem(run)}.json"
+                _refuse_overwrite(target, force)
                 doc = export_run(store, run)
-                folder = Path(output or ".")
-                folder.mkdir(parents=True, exist_ok=True)
-                path = write_export(doc, folder / f"{safe_filename(run)}.json")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path = write_export(doc, target)
                 click.echo(f"exported run {run} ({len(doc['snapshots'])} snapshots, "
                            f"{len(doc['changes'])} changes, {len(doc['timings'])} timings, "
                            f"{len(doc['blobs'])} blobs) to {path}")
                 return
             store.run_row(run)  # an unknown run is an error before any folder is made
-            folder = Path(output or f"{safe_filename(run)}-csv")
+            folder = Path(output or f"{export_stem(run)}-csv")
+            _refuse_overwrite(folder, force)
             written = export_csv(store, run, folder)
         except OSError as exc:
             raise click.ClickException(

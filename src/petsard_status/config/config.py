@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from petsard_status.config.aliases import MAX_YAML_NODES, expanded_size
 from petsard_status.config.locations import yaml_error_message
 from petsard_status.errors import ConfigError
 
@@ -66,6 +67,26 @@ class FlowStep:
 def step_key(path: Iterable[Sequence[str]]) -> str:
     """PETsARD's result key for a flow path: ``Module[experiment]`` joined by ``_``."""
     return "_".join(f"{module}[{experiment}]" for module, experiment in path)
+
+
+def _load_yaml(text: str, file: Path) -> Any:
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if expanded_size(node, MAX_YAML_NODES) > MAX_YAML_NODES:
+            raise ConfigError(
+                f"config file {str(file)!r} expands to more than {MAX_YAML_NODES:,} values "
+                "through its aliases (*name); a pipeline config is far smaller. Write the "
+                "repeated parts out, or use fewer nested aliases"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise ConfigError(f"config file {str(file)!r} is nested too deeply to be a pipeline "
+                          "config") from None
+    finally:
+        loader.dispose()
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -190,7 +211,7 @@ class Config:
                 f"config file {str(file)!r} cannot be read: {exc.strerror or exc}"
             ) from None
         try:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            data = _load_yaml(text, file)
         except yaml.YAMLError as exc:
             raise ConfigError(yaml_error_message(file, exc)) from None
         if data is None:

@@ -30,6 +30,7 @@ from petsard_status.execution.validate import check_config
 from petsard_status.formats import RunState
 from petsard_status.modules.base import ModuleContext
 from petsard_status.modules.registry import build_adapter
+from petsard_status.modules.reporter import check_output_names
 from petsard_status.status.status import Status, StoreArg, generate_run_name
 from petsard_status.store import leases
 
@@ -89,6 +90,8 @@ class Executor:
         the_seed = seed if seed is not None else secrets.randbelow(2**31)
         name = run or generate_run_name()
         outputs = (Path(output_dir) if output_dir else run_output_dir(name)).resolve()
+        # Output names too long for the file system are refused before anything runs.
+        check_output_names(the_config.flow(), outputs)
         # Everything a resume needs goes into the run's first commit: a run killed
         # right after it was created can still be resumed.
         status = Status(the_config, store, name, info={

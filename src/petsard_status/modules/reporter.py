@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from petsard_status.config import step_key
-from petsard_status.errors import ModuleError
+from petsard_status.errors import ConfigError, ModuleError
+from petsard_status.formats import write_file_atomically
 from petsard_status.modules.base import BaseAdapter
 from petsard_status.modules.params import LIST, STRING, Param, ParamSpec
 
@@ -26,11 +27,68 @@ def _file_safe(name: str) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` so that equal frames give byte-identical files, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    frame.to_csv(partial, index=False, lineterminator="\n", encoding="utf-8")
-    os.replace(partial, path)
+    """Write ``frame`` so that equal frames give byte-identical files, whole or not at all."""
+    text = frame.to_csv(index=False, lineterminator="\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomically(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ModuleError(
+            f"Reporter: cannot write {path} ({exc.strerror or exc}); any earlier file of that "
+            "name is unchanged. Free space or choose another --output folder, then resume the run"
+        ) from exc
+
+
+def _name_limit(folder: Path) -> int:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            try:
+                return os.pathconf(candidate, "PC_NAME_MAX")
+            except (OSError, ValueError):
+                break
+    return 255
+
+
+def _planned_names(step: Any) -> list[str]:
+    """The longest file names the Reporter ``step`` of a flow can write."""
+    params = step.params
+    output = params.get("output", "petsard")
+    if not isinstance(output, str):
+        return []
+    method = params.get("method")
+    if method == "save_data":
+        sources = _string_list(params.get("source"), "source") or []
+        full = dict(step.path)
+        names = []
+        for source in sources:
+            if source in full:
+                upto = dict(list(full.items())[: list(full).index(source) + 1])
+                # Dict results add a part to the source's name: "_[validation]" is the longest.
+                upto[source] = f"{upto[source]}_[validation]"
+                names.append(f"{output}_{step_key(upto.items())}.csv")
+        return names
+    if method == "save_report":
+        evals = "-".join(_string_list(params.get("eval"), "eval") or [])
+        return [f"{output}[Report]_{evals}_[columnwise].csv"]
+    return [f"{output}[Timing].csv"]
+
+
+def check_output_names(flow: list[Any], output_dir: Path) -> None:
+    """Refuse, before a run starts, Reporter file names longer than the file system allows."""
+    # Files are written under a temporary name first: ".NAME.<8 characters>.part".
+    limit = _name_limit(output_dir) - len("..12345678.part")
+    for step in flow:
+        if step.module != "Reporter":
+            continue
+        for name in _planned_names(step):
+            size = len(_file_safe(name).encode("utf-8"))
+            if size > limit:
+                raise ConfigError(
+                    f"Reporter[{step.experiment}] would write a file named {name[:60]!r}... "
+                    f"({size} bytes), longer than the {limit} bytes file names may have in "
+                    f"{output_dir}; shorten the experiment names on that path or the "
+                    "Reporter's output prefix"
+                )
 
 
 def _string_list(value: Any, key: str) -> list[str] | None:

@@ -4,15 +4,24 @@ SQLite gets WAL, a busy timeout, foreign keys and ``synchronous=FULL`` on every
 connection, and write transactions that take the write lock up front
 (``BEGIN IMMEDIATE``) so that two writers queue on the busy timeout instead of
 failing with "database is locked" half-way through a transaction.
+
+PostgreSQL connections get a lock timeout, a (generous) statement timeout and
+an idle-in-transaction timeout, so that one client that died or stalled inside
+a transaction cannot make every other writer (or ``materialize``'s
+``DROP TABLE``) wait for as long as the server keeps it.  Settings the URL's
+``options`` already give win.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -20,10 +29,17 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from petsard_status.errors import NotAStoreError, StoreConnectionError
 
+T = TypeVar("T")
+
 ENV_VAR = "PETSARD_STATUS_DB"
 DEFAULT_URL = "sqlite:///petsard_status.db"
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+PG_TIMEOUTS = {
+    "lock_timeout": "15s",
+    "statement_timeout": "15min",
+    "idle_in_transaction_session_timeout": "60s",
+}
 
 
 def default_store() -> str:
@@ -113,12 +129,39 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal" and mode != "memory" and _may_take_over(cursor):
-            cursor.execute("PRAGMA journal_mode = WAL")
+        retry_busy(lambda: _use_wal(cursor))
         cursor.execute("PRAGMA synchronous = FULL")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal" and mode != "memory" and _may_take_over(cursor):
+        cursor.execute("PRAGMA journal_mode = WAL")
+
+
+def retry_busy(action: Callable[[], T], timeout_ms: int = BUSY_TIMEOUT_MS) -> T:
+    """Run ``action``, retrying with back-off while SQLite says the file is locked or busy.
+
+    The busy timeout covers ordinary statements, but SQLite returns "database is
+    locked" at once, without calling the busy handler, where waiting could
+    deadlock: switching the journal mode while another connection does the same,
+    or reading the schema of a file being created.  Those are retried here, like
+    any busy write, within the same overall timeout.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            message = str(exc).lower()
+            if ("locked" not in message and "busy" not in message) or (
+                    time.monotonic() > deadline):
+                raise
+        time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
+        delay = min(delay * 2, 0.25)
 
 
 def _may_take_over(cursor: sqlite3.Cursor) -> bool:
@@ -151,6 +194,8 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
             raise StoreConnectionError(f"cannot use {url!r}: {exc}") from exc
         configure_sqlite(engine)
         return engine
+    if url.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {**pg_connect_args(url), **kwargs.get("connect_args", {})}
     try:
         return create_engine(url, pool_pre_ping=True, **kwargs)
     except NoSuchModuleError as exc:
@@ -162,6 +207,15 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
             f"the database driver for {url.drivername!r} is not installed ({exc.name}); "
             "for PostgreSQL run: pip install 'petsard-status[postgres]'"
         ) from exc
+
+
+def pg_connect_args(url: URL) -> dict[str, str]:
+    """libpq ``options`` with the store's timeouts added to those the URL gives."""
+    given = url.query.get("options", "")
+    existing = " ".join(given) if isinstance(given, tuple) else given
+    added = [f"-c {name}={value}" for name, value in PG_TIMEOUTS.items()
+             if name not in existing]
+    return {"options": " ".join([existing, *added]).strip()}
 
 
 def prepare_engine(engine: Engine) -> None:

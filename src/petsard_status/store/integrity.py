@@ -16,10 +16,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from petsard_status import formats as codec
-from petsard_status.errors import NotAStoreError, PetsardStatusError
+from petsard_status.errors import CorruptDataError, NotAStoreError, PetsardStatusError
 from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import models as m
+from petsard_status.store.audit import column_problems
 from petsard_status.store.engine import make_engine, resolve_url
+from petsard_status.store.guard import foreign_objects
 from petsard_status.store.migrate import current_revision, head_revision, known_revisions
 from petsard_status.store.store import refuse_empty_file
 from petsard_status.store.translate import describe, translate
@@ -57,12 +59,26 @@ def _missing(conn: Connection, table: Any, column: str, target: Any) -> list[Any
     return list(conn.execute(query).all())
 
 
+def _foreign(engine: Engine) -> list[str]:
+    try:
+        with engine.connect() as conn:
+            found = foreign_objects(conn)
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        raise translate(exc, engine) from exc
+    return [f"foreign object: {problem}" for problem in found]
+
+
 def check_store(engine: Engine) -> dict[str, Any]:
-    """Verify a store without changing it: SQLite integrity, revision, every reference.
+    """Verify a store without changing it: its objects, SQLite integrity, revision, references.
 
     Returns the revision, row counts and a list of problems (empty when healthy).
     """
-    problems: list[str] = []
+    problems = _foreign(engine)
+    if problems:
+        # Reading the tables could run what was planted: report the objects alone.
+        return {"database": describe(engine), "revision": None, "head": head_revision(),
+                "integrity": "not checked", "counts": {}, "problems": problems}
     revision = store_revision(engine)
     if revision is None:
         raise NotAStoreError(f"{describe(engine)} holds no petsard-status store (no revision)")
@@ -73,19 +89,31 @@ def check_store(engine: Engine) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
-                lines = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
-                integrity = "ok" if lines == ["ok"] else "failed"
-                problems.extend(f"integrity_check: {line}" for line in lines if line != "ok")
-                for row in conn.execute(text("PRAGMA foreign_key_check")):
-                    problems.append(f"foreign_key_check: a row of {row[0]} (rowid {row[1]}) "
-                                    f"refers to a missing row of {row[2]}")
-            counts, more = _check_references(conn)
+                integrity, found = _sqlite_integrity(conn)
+                problems.extend(found)
+            columns = column_problems(conn)
+            try:
+                counts, more = _check_references(conn)
+            except CorruptDataError as exc:
+                if not columns:
+                    raise
+                counts, more = {}, [f"references not checked: {exc}"]
             problems.extend(more)
+            problems.extend(columns)
             conn.rollback()
     except SQLAlchemyError as exc:
         raise translate(exc, engine) from exc
     return {"database": describe(engine), "revision": revision, "head": head_revision(),
             "integrity": integrity, "counts": counts, "problems": problems}
+
+
+def _sqlite_integrity(conn: Connection) -> tuple[str, list[str]]:
+    lines = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
+    problems = [f"integrity_check: {line}" for line in lines if line != "ok"]
+    for row in conn.execute(text("PRAGMA foreign_key_check")):
+        problems.append(f"foreign_key_check: a row of {row[0]} (rowid {row[1]}) "
+                        f"refers to a missing row of {row[2]}")
+    return ("ok" if lines == ["ok"] else "failed"), problems
 
 
 def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:

@@ -5,6 +5,12 @@ active result frames are also written as plain tables named
 ``result_<run>_<module>_<experiment>[_<part>]`` and recorded in the
 ``materialized`` table (listed by ``materialized_view``).  Writing again
 replaces them; dropping removes exactly the tables recorded there, nothing else.
+
+A row of ``materialized`` is plain data anyone with SQL access can edit, so it
+is never enough to drop or replace a table: the table must also be named
+``result_[a-z0-9_]+`` (which no store table is) and hold exactly the columns we
+wrote from the result frame the row records.  A row naming ``snapshots``, or
+another application's table, is refused before anything is dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from petsard_status.config import Config
 from petsard_status.errors import ConfigError, StoreError, UnexecutedError
-from petsard_status.formats import RunState
+from petsard_status.formats import RunState, decode_result
 from petsard_status.store import models as m
 from petsard_status.store.store import Store
 from petsard_status.store.translate import translate
@@ -121,6 +127,9 @@ def materialize_run(store: Store, run: str, module: str | None = None) -> list[M
             if r.run_id == row.id and (module is None or r.module == module)
         }
         existing = set(inspect(conn).get_table_names())
+        for record in recorded.values():
+            if record.run_id == row.id and (module is None or record.module == module):
+                _refuse_foreign(store, conn, record, existing)
         keep: set[str] = set()
         for name, entry, part, frame in wanted:
             key = (name, entry.experiment, part)
@@ -152,9 +161,61 @@ def _free_name(run: str, key: tuple[str, str, str], recorded: dict[str, Any],
     )
 
 
+def _written_columns(frame: pd.DataFrame, dialect: str) -> list[str]:
+    """The columns ``_write_frame`` creates for ``frame``, as the database names them."""
+    names = [str(c) for c in frame.columns]
+    if not _default_index(frame):
+        names = [str(n) if n is not None else "row_index" for n in frame.index.names] + names
+    if dialect == "postgresql":
+        # PostgreSQL truncates identifiers to 63 bytes.
+        names = [n.encode("utf-8")[:MAX_IDENTIFIER].decode("utf-8", "ignore") for n in names]
+    return names
+
+
+def _recorded_frame(store: Store, conn: Connection, record: Any) -> pd.DataFrame | None:
+    """The result frame that ``record`` says was written, from its snapshot's state."""
+    s = m.snapshots.c
+    state_json = conn.execute(select(s.state_json).where(
+        s.run_id == record.run_id, s.seq == record.snapshot_seq)).scalar()
+    if state_json is None:
+        return None
+    entry = RunState.from_json(state_json).active_map.get(record.module)
+    if entry is None or entry.experiment != record.experiment or entry.result_ref is None:
+        return None
+    value = decode_result(store.load_blob(entry.result_ref, conn),
+                          lambda h: store.load_blob(h, conn))
+    return dict(_frames(value)).get(record.part)
+
+
+def _refuse_foreign(store: Store, conn: Connection, record: Any, existing: set[str]) -> None:
+    """Refuse a recorded table that ``materialize`` cannot have written; drops nothing."""
+    table = record.table_name
+    reason = None
+    if not _VALID.match(table) or table in m.STORE_TABLES:
+        reason = "its name is not one materialize gives"
+    elif table in existing:
+        frame = _recorded_frame(store, conn, record)
+        actual = [c["name"] for c in inspect(conn).get_columns(table)]
+        if frame is None:
+            reason = "the snapshot it records has no such result frame"
+        elif actual != _written_columns(frame, conn.dialect.name):
+            reason = "its columns are not those of the result frame it records"
+    if reason is not None:
+        raise StoreError(
+            f"refusing to replace or drop table {table!r}: the materialized row naming it "
+            f"({record.module}[{record.experiment}]) was not written by materialize ({reason}); "
+            "nothing was dropped. If the table is not a materialized result, delete its row "
+            "from the materialized table, then run again"
+        )
+
+
+def _default_index(frame: pd.DataFrame) -> bool:
+    index = frame.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
 def _write_frame(conn: Connection, frame: pd.DataFrame, table: str, what: str) -> int:
-    default_index = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and (
-        frame.index.step == 1)
+    default_index = _default_index(frame)
     label: Any = None
     if not default_index:
         names = [n if n is not None else "row_index" for n in frame.index.names]
@@ -190,13 +251,16 @@ def drop_materialized(store: Store, run: str, module: str | None = None) -> list
     def work(conn: Connection) -> None:
         dropped.clear()
         c = m.materialized.c
-        query = select(c.table_name).where(c.run_id == row.id)
+        query = select(m.materialized).where(c.run_id == row.id)
         if module is not None:
             query = query.where(c.module == module)
         existing = set(inspect(conn).get_table_names())
-        for (table,) in conn.execute(query).all():
-            _drop(conn, table, table in existing)
-            dropped.append(table)
+        records = conn.execute(query).all()
+        for record in records:
+            _refuse_foreign(store, conn, record, existing)
+        for record in records:
+            _drop(conn, record.table_name, record.table_name in existing)
+            dropped.append(record.table_name)
 
     store.write(work)
     return sorted(dropped)

@@ -9,9 +9,12 @@ new database at the same moment create the schema exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
+import tempfile
 from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
@@ -108,17 +111,49 @@ def _refuse_unknown(revision: str, connection: Connection | None = None) -> None
     )
 
 
+def _sqlite_read_only(engine: Engine) -> bool:
+    """True when this SQLite store is opened read-only (``mode=ro``) or cannot be written."""
+    url = engine.url
+    text_url = f"{url.database or ''}?{'&'.join(f'{k}={v}' for k, v in url.query.items())}"
+    if "mode=ro" in text_url or "immutable=1" in text_url:
+        return True
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return False
+    folder = path.parent if str(path.parent) else Path(".")
+    return not os.access(path, os.W_OK) or not os.access(folder, os.W_OK)
+
+
+def _refuse_read_only_upgrade(engine: Engine, current: str) -> None:
+    path = sqlite_path(engine.url)
+    raise SchemaVersionError(
+        f"the store {path} is at revision {current}, older than this petsard-status reads "
+        f"({head_revision()}), and it is opened read-only, so it was neither upgraded nor "
+        f"backed up. Upgrade a writable copy: cp {path} upgraded.db && petsard-status db "
+        "upgrade --db upgraded.db (or open it writable once)"
+    )
+
+
 def _backup_sqlite(engine: Engine, revision: str) -> Path | None:
     path = sqlite_path(engine.url)
     if path is None or not path.exists():
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     backup = path.with_name(f"{path.name}.backup-{revision}-{stamp}")
-    # The backup API copies a consistent image even while others hold the file open.
+    # A temporary name, fsynced, then renamed: a kill or a full disk never leaves
+    # a partial backup under the name people restore from.
+    fd, temp = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".part", dir=backup.parent)
+    os.close(fd)
     try:
-        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(backup)) as target:
+        # The backup API copies a consistent image even while others hold the file open.
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(temp)) as target:
             source.backup(target)
-    except sqlite3.Error as exc:
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, backup)
+    except (sqlite3.Error, OSError) as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
         raise StoreError(
             f"could not back up {path} to {backup} before upgrading it ({exc}); the store "
             "was not changed. Free space or make its folder writable, then open it again"
@@ -154,6 +189,8 @@ def ensure_schema(engine: Engine, *, upgrade: bool = True, create: bool = True) 
             return current or ""
         backup = None
         if current is not None and is_sqlite(engine):
+            if _sqlite_read_only(engine):
+                _refuse_read_only_upgrade(engine, current)
             backup = _backup_sqlite(engine, current)
             if backup is not None:
                 log.warning(

@@ -17,8 +17,6 @@ import datetime as dt
 from typing import cast
 
 from sqlalchemy import (
-    DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -29,6 +27,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from petsard_status.store.columns import (
+    AttributesText,
+    CheckedDateTime,
+    CheckedFloat,
+    CheckedInteger,
+)
 
 HASH = String(32)
 
@@ -48,9 +53,9 @@ class Run(Base):
     info_json: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     failed_step: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("runs.created_at"))
+    updated_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("runs.updated_at"))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(CheckedDateTime("runs.finished_at"))
 
 
 class SchemaDoc(Base):
@@ -59,7 +64,7 @@ class SchemaDoc(Base):
     hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     schema_id: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
-    field_count: Mapped[int] = mapped_column(Integer)
+    field_count: Mapped[int] = mapped_column(CheckedInteger("schemas.field_count"))
     doc: Mapped[str] = mapped_column(Text)
 
 
@@ -77,7 +82,7 @@ class Blob(Base):
 
     hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(CheckedInteger("blobs.size"))
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -91,11 +96,11 @@ class Snapshot(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(CheckedInteger("snapshots.seq"))
     snapshot_id: Mapped[str] = mapped_column(String(64))
     module: Mapped[str] = mapped_column(String(100))
     experiment: Mapped[str] = mapped_column(Text)
-    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    timestamp: Mapped[dt.datetime] = mapped_column(CheckedDateTime("snapshots.timestamp"))
     schema_before: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
     schema_after: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
     context_json: Mapped[str] = mapped_column(Text)
@@ -113,21 +118,21 @@ class Change(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(CheckedInteger("changes.seq"))
     change_id: Mapped[str] = mapped_column(String(64))
-    snapshot_seq: Mapped[int] = mapped_column(Integer)
+    snapshot_seq: Mapped[int] = mapped_column(CheckedInteger("changes.snapshot_seq"))
     change_type: Mapped[str] = mapped_column(String(10))
     target_type: Mapped[str] = mapped_column(String(10))
     target_id: Mapped[str] = mapped_column(Text)
     module: Mapped[str] = mapped_column(String(100))
     experiment: Mapped[str] = mapped_column(Text)
     module_context: Mapped[str] = mapped_column(Text)
-    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    timestamp: Mapped[dt.datetime] = mapped_column(CheckedDateTime("changes.timestamp"))
     before_schema: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
     after_schema: Mapped[str | None] = mapped_column(ForeignKey("schemas.hash"))
     before_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
     after_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
-    attributes: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[str | None] = mapped_column(AttributesText("changes.attributes"))
 
 
 class Timing(Base):
@@ -139,14 +144,14 @@ class Timing(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(CheckedInteger("timings.seq"))
     record_id: Mapped[str] = mapped_column(String(64))
     module: Mapped[str] = mapped_column(String(100))
     experiment: Mapped[str] = mapped_column(Text)
     step: Mapped[str] = mapped_column(Text)
-    start_time: Mapped[dt.datetime] = mapped_column(DateTime)
-    end_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    start_time: Mapped[dt.datetime] = mapped_column(CheckedDateTime("timings.start_time"))
+    end_time: Mapped[dt.datetime | None] = mapped_column(CheckedDateTime("timings.end_time"))
+    duration_seconds: Mapped[float | None] = mapped_column(CheckedFloat("timings.duration_seconds"))
     context_json: Mapped[str] = mapped_column(Text)
 
 
@@ -156,10 +161,10 @@ class Restore(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(CheckedInteger("restores.seq"))
     snapshot_id: Mapped[str] = mapped_column(String(64))
-    after_snapshot_seq: Mapped[int] = mapped_column(Integer)
-    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    after_snapshot_seq: Mapped[int] = mapped_column(CheckedInteger("restores.after_snapshot_seq"))
+    timestamp: Mapped[dt.datetime] = mapped_column(CheckedDateTime("restores.timestamp"))
 
 
 runs = cast(Table, Run.__table__)
@@ -191,9 +196,9 @@ class Materialized(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     module: Mapped[str] = mapped_column(String(100))
     experiment: Mapped[str] = mapped_column(Text)
-    snapshot_seq: Mapped[int] = mapped_column(Integer)
+    snapshot_seq: Mapped[int] = mapped_column(CheckedInteger("materialized.snapshot_seq"))
     part: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("materialized.created_at"))
 
 
 materialized = cast(Table, Materialized.__table__)
@@ -209,8 +214,8 @@ class Lease(Base):
     owner: Mapped[str] = mapped_column(String(64))
     host: Mapped[str] = mapped_column(Text)
     pid: Mapped[int] = mapped_column(Integer)
-    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    acquired_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("leases.acquired_at"))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("leases.heartbeat_at"))
 
 
 leases = cast(Table, Lease.__table__)
@@ -223,7 +228,7 @@ class RemovedRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
-    removed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    removed_at: Mapped[dt.datetime] = mapped_column(CheckedDateTime("removed_runs.removed_at"))
     snapshots: Mapped[int] = mapped_column(Integer)
     documents_freed: Mapped[int] = mapped_column(Integer)
     removed_by: Mapped[str] = mapped_column(Text)

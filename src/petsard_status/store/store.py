@@ -40,6 +40,7 @@ from petsard_status.store.engine import (
     resolve_url,
     sqlite_path,
 )
+from petsard_status.store.guard import check_objects
 from petsard_status.store.migrate import ensure_schema
 from petsard_status.store.translate import describe, is_retryable, translate
 
@@ -108,6 +109,7 @@ class Store:
         self.url = self.engine.url
         self.dialect = self.engine.dialect.name
         try:
+            check_objects(self.engine)
             self.revision = ensure_schema(self.engine, upgrade=upgrade, create=create)
         except BaseException:
             self.close()

@@ -1,4 +1,8 @@
-"""Turning driver errors into the package's errors, with a hint of what to do."""
+"""Turning driver errors into the package's errors, with a hint of what to do.
+
+PostgreSQL errors are recognised by their SQLSTATE, never by message text (which
+the server translates into its own language).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from petsard_status.errors import (
     CorruptDataError,
+    LockTimeoutError,
     NotAStoreError,
     StoreConnectionError,
     StoreError,
@@ -64,11 +69,35 @@ def _unwritable(engine: Engine) -> Path | None:
     return None
 
 
+def _sqlstate_error(exc: BaseException, where: str, message: str) -> StoreError | None:
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if state == "55P03":  # lock_not_available: lock_timeout passed
+        return LockTimeoutError(
+            f"{where}: waited past the lock timeout for a lock another session holds "
+            f"({message}); nothing of this statement was stored. Retry once that session's "
+            "transaction ends (pg_stat_activity shows sessions 'idle in transaction')"
+        )
+    if state == "57014":  # query_canceled: statement_timeout passed, or cancelled by hand
+        return StoreError(
+            f"{where}: a statement was cancelled ({message}); nothing of it was stored. "
+            "Retry; if it keeps happening raise statement_timeout in the URL's options"
+        )
+    if state == "25P03":  # idle_in_transaction_session_timeout ended the session
+        return StoreConnectionError(
+            f"{where}: the server closed a session left idle inside a transaction "
+            f"({message}); nothing of that transaction was stored. Retry"
+        )
+    return None
+
+
 def translate(exc: BaseException, engine: Engine) -> StoreError:
     """The package error for a database exception (the original is kept as its cause)."""
     where = describe(engine)
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     lowered = message.lower()
+    by_state = _sqlstate_error(exc, where, message)
+    if by_state is not None:
+        return by_state
     if "file is not a database" in lowered or "malformed" in lowered:
         return NotAStoreError(
             f"{where} is not a readable SQLite database ({message}); it may be corrupt or "
@@ -102,7 +131,7 @@ def translate(exc: BaseException, engine: Engine) -> StoreError:
             f"cannot open {where} ({message}); check that the path exists and is writable"
         )
     if "database is locked" in lowered:
-        return StoreError(
+        return LockTimeoutError(
             f"{where} stayed locked by another writer past the busy timeout ({message}); "
             "retry, or give fewer processes the same SQLite file"
         )
