@@ -196,9 +196,14 @@ class Status:
             return
         self._timing.stop_listening()
         try:
-            if not self._read_only:
+            if not self._read_only and self._repo.wrote:
                 self._timing.flush()
                 self._settle_state(error)
+            elif self._timing.pending:
+                # Only the run's writer stores what PETsARD logged; a Status that only
+                # looked must not write, nor collide with the writer.
+                log.debug("run %s: %d log timing(s) not stored by a Status that never wrote",
+                          self.run, len(self._timing.pending))
         except PetsardStatusError as exc:
             log.warning("run %s: could not store what was pending at close: %s", self.run, exc)
         self._closed = True
@@ -632,7 +637,7 @@ class Status:
         return Timed(self, module, experiment, step, context)
 
     def get_timing_records(self, module: str | None = None) -> list[TimingRecord]:
-        if not self._read_only and not self._closed:
+        if not self._read_only and not self._closed and self._repo.wrote:
             self._timing.flush()
         return [history.timing_record(row) for row in self._repo.timing_rows(module)]
 

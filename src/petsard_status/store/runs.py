@@ -152,6 +152,8 @@ class RunRepository:
         self.id = run_id
         self.name = name
         self._head = head_json
+        self.wrote = False
+        """True once this repository has written anything: it is then the run's writer."""
 
     # --- finding and creating runs ---------------------------------------------------
 
@@ -181,7 +183,9 @@ class RunRepository:
                 f"(`petsard-status resume {name}`), or choose another name (or none, for a "
                 "generated one)"
             ) from exc
-        return cls(store, int(run_id), name, head_json)
+        repo = cls(store, int(run_id), name, head_json)
+        repo.wrote = True
+        return repo
 
     @property
     def head_json(self) -> str:
@@ -198,6 +202,7 @@ class RunRepository:
         """One transaction; a unique-key clash means another writer of this run won."""
         try:
             self.store.write_documents(work)
+            self.wrote = True
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise CorruptDataError(
