@@ -151,6 +151,8 @@ class Store:
         connection = sqlite3.connect(path, timeout=60)
         try:
             connection.execute("VACUUM")
+            # In WAL mode the smaller file appears once the log is checkpointed.
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             raise translate(exc, self.engine) from exc
         finally:
