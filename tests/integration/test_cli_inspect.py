@@ -409,3 +409,16 @@ def test_unreadable_database_path(kind: str, tmp_path: Path) -> None:
 def test_bad_url(url: str, expected: str) -> None:
     line = refused("runs", "--db", url)
     assert expected in line
+
+
+def test_snapshots_pages_and_streams_json(db: str) -> None:
+    """--limit/--offset/--newest-first read one page; --json is one valid document."""
+    page = as_json("snapshots", RUN, "--db", db, "--newest-first", "--offset", "1",
+                   "--limit", "3")
+    assert [r["seq"] for r in page["snapshots"]] == [7, 6, 5]
+    assert page["run"] == RUN and page["module"] is None
+    everything = as_json("snapshots", RUN, "--db", db)
+    assert [r["seq"] for r in everything["snapshots"]] == list(range(1, 9))
+    assert as_json("snapshots", RUN, "--db", db, "--offset", "20")["snapshots"] == []
+    text = ok("snapshots", RUN, "--db", db, "--limit", "2")
+    assert [line.split()[0] for line in text.splitlines()[2:]] == ["1", "2"]

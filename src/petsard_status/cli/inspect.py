@@ -8,6 +8,7 @@ content with stable keys for scripts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from petsard_status.cli.options import db_option, json_option, module_option, us
 from petsard_status.cli.tables import (
     cell,
     echo_json,
+    echo_json_stream,
     echo_pairs,
     echo_table,
     seconds,
@@ -104,6 +106,9 @@ def select_runs(overview: list[dict[str, Any]], states: tuple[str, ...], sort: s
 # --- snapshots ---------------------------------------------------------------------------
 
 
+PAGE = 1000
+
+
 def snapshot_rows(status: Status, module: str | None = None, *, offset: int = 0,
                   limit: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
     """One listing row per snapshot, read as a page (no metadata is decoded)."""
@@ -137,17 +142,33 @@ def snapshots_command(run: str, module: str | None, limit: int | None, offset: i
     """List RUN's snapshots: one per module execution, oldest first."""
     with open_store(db) as store, open_status(store, run) as status:
         _check_module(status, module)
+        if as_json:
+            echo_json_stream({"run": status.run, "module": module}, "snapshots",
+                             _paged_rows(status, module, offset, limit, newest_first))
+            return
         rows = snapshot_rows(status, module, offset=offset, limit=limit,
                              newest_first=newest_first)
-        if as_json:
-            echo_json({"run": status.run, "module": module, "snapshots": rows})
-            return
         echo_table(
             ("#", "snapshot", "time", "module", "experiment", "schema changed", "field changes"),
             [(r["seq"], r["snapshot_id"], r["timestamp"], r["module"], r["experiment"],
               r["schema_changed"], r["field_changes"]) for r in rows],
             right=(0, 6), empty="no snapshots",
         )
+
+
+def _paged_rows(status: Status, module: str | None, offset: int, limit: int | None,
+                newest_first: bool) -> Iterator[dict[str, Any]]:
+    """The listing's rows, read a page at a time: a long run is never held whole."""
+    left = limit
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
+        page = snapshot_rows(status, module, offset=offset, limit=size,
+                             newest_first=newest_first)
+        yield from page
+        if len(page) < size:
+            return
+        offset += size
+        left = None if left is None else left - size
 
 
 # --- show --------------------------------------------------------------------------------

@@ -53,6 +53,16 @@ def echo_json(doc: Any) -> None:
     click.echo(json.dumps(jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False))
 
 
+def echo_json_stream(head: dict[str, Any], key: str, rows: Iterable[Any]) -> None:
+    """``{**head, key: [rows...]}`` written row by row, as the rows come: constant memory."""
+    opening = json.dumps(jsonable(head), ensure_ascii=False, allow_nan=False)[:-1]
+    click.echo(f"{opening}{', ' if head else ''}{json.dumps(key)}: [", nl=False)
+    for i, row in enumerate(rows):
+        text = json.dumps(jsonable(row), ensure_ascii=False, allow_nan=False)
+        click.echo(("," if i else "") + "\n  " + text, nl=False)
+    click.echo("\n]}")
+
+
 def when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
