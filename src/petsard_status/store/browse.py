@@ -10,6 +10,7 @@ snapshots costs the page the rows it shows, not the run's history.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -29,6 +30,8 @@ from petsard_status.errors import (
 from petsard_status.formats import loads_value
 from petsard_status.store import models as m
 from petsard_status.store.engine import resolve_url, sqlite_path
+from petsard_status.store.leases import leases_of
+from petsard_status.store.overview import liveness
 from petsard_status.store.store import Store
 
 __all__ = ["Browser", "context_of"]
@@ -114,6 +117,13 @@ class Browser:
             count = count.where(r.state == state)
         query = query.order_by(r.id.desc()).offset(offset).limit(limit)
         return self._all(query), int(self._one(count) or 0)
+
+    def shown_state(self, row: Any) -> str:
+        """The run's state as people should see it: a running run nobody keeps alive is stale."""
+        if row.state != "running":
+            return str(row.state)
+        lease = leases_of(self.store).get(row.id)
+        return liveness(row.state, row.updated_at, lease, dt.datetime.now())[0]
 
     def states(self) -> list[str]:
         return [row[0] for row in self._all(

@@ -67,14 +67,15 @@ def _info(row: Any) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def _run_summary(row: Any, steps_done: int | None = None) -> dict[str, Any]:
+def _run_summary(row: Any, steps_done: int | None = None, state: str | None = None
+                 ) -> dict[str, Any]:
     info = _info(row)
     seeds = info.get("seeds")
     end = row.finished_at or row.updated_at
     total = info.get("total_steps")
     return {
         "name": row.name,
-        "state": row.state,
+        "state": state or row.state,
         "started": when(row.created_at),
         "finished": when(row.finished_at),
         "duration": duration((end - row.created_at).total_seconds()) if end else "",
@@ -96,7 +97,7 @@ def runs_page(browser: Browser, state: str | None, page: int) -> PageData:
     rows, total = browser.runs(state or None, offset, RUNS_PER_PAGE)
     page, pages = _page_number(page, total, RUNS_PER_PAGE)
     return {
-        "runs": [_run_summary(r, int(r.steps_done)) for r in rows],
+        "runs": [_run_summary(r, int(r.steps_done), browser.shown_state(r)) for r in rows],
         "states": [*RUN_STATES, *(s for s in browser.states() if s not in RUN_STATES)],
         "state": state or "",
         "page": page,
@@ -217,7 +218,7 @@ def run_page(browser: Browser, cache: ResultCache, name: str, page: int = 1) -> 
     except PetsardStatusError as exc:
         config = {"unreadable": str(exc)}
     return {
-        "run": _run_summary(row, count),
+        "run": _run_summary(row, count, browser.shown_state(row)),
         "flow": _flow_tree(browser, row, done, durations),
         "steps": _step_rows(steps, durations),
         "groups": [{**g, "last": f"{g['module']}[{g['last_experiment']}]",
