@@ -28,6 +28,7 @@ from petsard_status.errors import (
     ConcurrentWriterError,
     CorruptDataError,
     RunExistsError,
+    StoreConnectionError,
 )
 from petsard_status.metadata.types import FieldMetadata
 from petsard_status.store import models as m
@@ -198,10 +199,19 @@ class RunRepository:
 
     # --- writes ----------------------------------------------------------------------
 
-    def _write(self, work: Any, where: str) -> None:
-        """One transaction; a unique-key clash means another writer of this run won."""
+    def _write(self, work: Any, where: str, landed: Any = None) -> None:
+        """One transaction; a unique-key clash means another writer of this run won.
+
+        ``landed()`` says, after a connection lost mid-write, whether the write was
+        committed all the same (the server commits, the answer never arrives): then
+        it counts as done, and the writer goes on from it.
+        """
         try:
             self.store.write_documents(work)
+            self.wrote = True
+        except StoreConnectionError:
+            if landed is None or not self._landed(landed):
+                raise
             self.wrote = True
         except IntegrityError as exc:
             if not is_unique_violation(exc):
@@ -210,6 +220,16 @@ class RunRepository:
                     "refers to are missing or altered. Run `petsard-status db check`"
                 ) from exc
             raise self._conflict(where) from exc
+
+    def _landed(self, landed: Any) -> bool:
+        try:
+            return bool(self.store.read(landed))
+        except StoreConnectionError:
+            return False  # still unreachable: the caller sees the original error
+
+    def _head_is(self, head_json: str) -> Any:
+        return lambda conn: conn.execute(select(m.runs.c.head_json).where(
+            m.runs.c.id == self.id)).scalar() == head_json
 
     def _conflict(self, where: str) -> ConcurrentWriterError:
         return ConcurrentWriterError(
@@ -254,7 +274,14 @@ class RunRepository:
                 conn.execute(insert(m.changes), rows)
             self._move_head(conn, put.state_json, put.timestamp, where)
 
-        self._write(work, where)
+        def landed(conn: Connection) -> bool:
+            # The put carries its own identity: its snapshot row, with its state.
+            s = m.snapshots.c
+            return conn.execute(select(s.snapshot_id).where(
+                s.run_id == self.id, s.seq == put.seq, s.snapshot_id == put.snapshot_id,
+                s.state_json == put.state_json)).first() is not None
+
+        self._write(work, where, landed)
         self._head = put.state_json
 
     def _change_row(self, docs: DocumentWriter, seq: int, snapshot_seq: int, module: str,
@@ -302,7 +329,7 @@ class RunRepository:
                     docs, seq, snapshot_seq, module, experiment, now, entry)])
             self._move_head(docs.conn, head_json, now, where)
 
-        self._write(work, where)
+        self._write(work, where, self._head_is(head_json))
         self._head = head_json
 
     def record_restore(self, seq: int, snapshot_id: str, after_snapshot_seq: int,
@@ -316,7 +343,13 @@ class RunRepository:
                 after_snapshot_seq=after_snapshot_seq, timestamp=now))
             self._move_head(docs.conn, head_json, now, where)
 
-        self._write(work, where)
+        def landed(conn: Connection) -> bool:
+            r = m.restores.c
+            query = select(r.seq).where(r.run_id == self.id, r.seq == seq,
+                                        r.snapshot_id == snapshot_id)
+            return conn.execute(query).first() is not None
+
+        self._write(work, where, landed)
         self._head = head_json
 
     def append_timings(self, rows: Sequence[dict[str, Any]]) -> None:

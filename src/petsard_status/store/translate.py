@@ -135,8 +135,13 @@ def translate(exc: BaseException, engine: Engine) -> StoreError:
             f"{where} stayed locked by another writer past the busy timeout ({message}); "
             "retry, or give fewer processes the same SQLite file"
         )
-    is_connect = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    if is_connect or any(
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return StoreConnectionError(
+            f"the connection to {where} was lost ({message}); if it was lost while a write "
+            "was being committed, that write may or may not be stored: check the run "
+            "(`petsard-status snapshots RUN`) before repeating it"
+        )
+    if any(
         hint in lowered
         for hint in (
             "connection refused",
