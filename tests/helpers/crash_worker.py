@@ -164,6 +164,10 @@ def _describe(wait_status: int) -> str:
 
 def serve(db: str, run: str, side: str, errors: str) -> None:
     expected_metadata(1)  # pay the inference once, before any fork
+    # The package imports its modules on first use: pay for the writer's here, once.
+    import petsard_status.status.status
+    import petsard_status.store.migrate  # noqa: F401
+
     out = sys.stdout
     out.write("ready\n")
     out.flush()

@@ -274,7 +274,7 @@ def test_second_writer_of_one_run_gets_concurrent_writer_error(
             message = doc["concurrent_writer_error"]
             assert message is not None
             assert repr(run) in message
-            assert "Status.open" in message and "its own run" in message
+            assert "reopen the run" in message and "its own run" in message
         else:
             assert doc["concurrent_writer_error"] is None
 
