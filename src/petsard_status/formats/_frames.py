@@ -67,6 +67,12 @@ import pyarrow.ipc as ipc
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
 from petsard_status.formats._common import check_envelope, strict_loads
+from petsard_status.formats._frame_batches import (
+    BATCH_ROWS,
+    batched,
+    read_batches,
+    write_batches,
+)
 from petsard_status.formats._frame_decode import Plan
 from petsard_status.formats._frame_encode import (
     append_fields,
@@ -87,6 +93,7 @@ __all__ = [
 
 FRAME_FORMAT: Final = "petsard-status/frame"
 FRAME_VERSION: Final = 1
+FRAME_VERSION_BATCHED: Final = 2
 MANIFEST_KEY: Final = b"petsard-status/frame"
 
 Compression = Literal["lz4", "zstd"] | None
@@ -129,9 +136,11 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
         append_fields(fields, arrays, f"c{pos}", encoded)
 
     index_spec = encode_index(df.index, fields, arrays)
+    several = batched(df)
     manifest = {
         "format": FRAME_FORMAT,
-        "version": FRAME_VERSION,
+        "version": FRAME_VERSION_BATCHED if several else FRAME_VERSION,
+        **({"batch_rows": BATCH_ROWS} if several else {}),
         "rows": len(df),
         "columns": columns,
         "column_index": encode_column_index(df.columns),
@@ -142,21 +151,22 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
     schema = pa.schema(fields, metadata={MANIFEST_KEY: text.encode("ascii")})
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
     options = ipc.IpcWriteOptions(compression=compression)
+    write = write_batches if several else _write_stream
     if compression is None:
         # Measuring first and writing into a buffer of the final size avoids
         # the repeated grow-and-copy of an open-ended output stream.
         mock = pa.MockOutputStream()
-        _write_stream(mock, batch, options)
+        write(mock, batch, options)
         buffer = pa.allocate_buffer(mock.size())
         sink = pa.FixedSizeBufferWriter(buffer)
-        _write_stream(sink, batch, options)
+        write(sink, batch, options)
         # The buffer is not zeroed; the stream is written front to back, so
         # ending exactly at its end proves that no stale byte is left in it.
         if sink.tell() != buffer.size:
             raise SerializationError("frame encoding wrote an unexpected number of bytes")
         return buffer.to_pybytes()
     sink = pa.BufferOutputStream()
-    _write_stream(sink, batch, options)
+    write(sink, batch, options)
     return sink.getvalue().to_pybytes()
 
 
@@ -191,12 +201,14 @@ def decode_frame(data: bytes | bytearray | memoryview) -> pd.DataFrame:
 
 
 def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
-    source = pa.BufferReader(pa.py_buffer(data))
+    blob = pa.py_buffer(data)
+    source = pa.BufferReader(blob)
     try:
         reader = ipc.open_stream(source)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CorruptDataError(f"frame blob is not an Arrow IPC stream: {exc}") from exc
     plan = Plan.from_manifest(_read_manifest(reader.schema))
+    plan.blob = (blob.address, blob.address + blob.size)
     expected = plan.expected_schema()
     schema = reader.schema
     if schema.names != [f.name for f in expected] or not all(
@@ -206,24 +218,33 @@ def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
             "frame blob's Arrow fields do not match its manifest: expected "
             f"{_describe_schema(expected)}, found {_describe_schema(schema)}"
         )
+    if plan.batch_rows is not None:
+        frame = read_batches(reader, plan, _check_batch)
+        _check_end(data, source, "more record batches than its rows need")
+        return frame
     try:
         batch = reader.read_next_batch()
     except StopIteration:
         raise CorruptDataError("frame blob holds no record batch") from None
-    # Exactly the end-of-stream marker must follow the one batch: anything
-    # else is a second batch, trailing bytes, or a blob cut short (a stream
-    # without its marker would otherwise read as complete).
-    if bytes(memoryview(data)[source.tell() :]) != _END_OF_STREAM:
-        raise CorruptDataError(
-            "frame blob does not end right after its record batch (it is truncated, holds "
-            "more than one record batch, or has trailing bytes)"
-        )
+    _check_end(data, source)
     if batch.num_columns and batch.num_rows != plan.rows:
         raise CorruptDataError(
             f"frame blob holds {batch.num_rows} rows but its manifest says {plan.rows}"
         )
     _check_batch(batch)
     return plan.build(batch)
+
+
+def _check_end(data: bytes | bytearray | memoryview, source: pa.BufferReader,
+               batches: str = "more than one record batch") -> None:
+    # Exactly the end-of-stream marker must follow the last batch: anything
+    # else is one batch too many, trailing bytes, or a blob cut short (a
+    # stream without its marker would otherwise read as complete).
+    if bytes(memoryview(data)[source.tell() :]) != _END_OF_STREAM:
+        raise CorruptDataError(
+            f"frame blob does not end right after its record batch (it is truncated, holds "
+            f"{batches}, or has trailing bytes)"
+        )
 
 
 def _check_batch(batch: pa.RecordBatch) -> None:
@@ -308,6 +329,6 @@ def _read_manifest(schema: pa.Schema) -> dict[str, Any]:
             "petsard-status"
         )
     manifest = strict_loads(raw, what="frame manifest", error=CorruptDataError)
-    check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION}, what="frame manifest",
-                   error=CorruptDataError)
+    check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION, FRAME_VERSION_BATCHED},
+                   what="frame manifest", error=CorruptDataError)
     return manifest
