@@ -36,9 +36,11 @@ from petsard_status.formats._export import (
     validate_export,
     write_export,
 )
+from petsard_status.formats._frame_stream import read_frame, write_frame
 from petsard_status.formats._frames import (
     FRAME_FORMAT,
     FRAME_VERSION,
+    FRAME_VERSION_BATCHED,
     MANIFEST_KEY,
     decode_frame,
     encode_frame,
@@ -75,6 +77,7 @@ __all__ = [
     "FORMAT",
     "FRAME_FORMAT",
     "FRAME_VERSION",
+    "FRAME_VERSION_BATCHED",
     "MANIFEST_KEY",
     "MAX_JSON_DEPTH",
     "RESTORE_COLUMNS",
@@ -104,6 +107,7 @@ __all__ = [
     "hash_bytes",
     "loads_value",
     "read_export",
+    "read_frame",
     "schema_from_shell",
     "schema_shell_to_json",
     "shell_field_refs",
@@ -114,4 +118,5 @@ __all__ = [
     "validate_export",
     "write_export",
     "write_file_atomically",
+    "write_frame",
 ]

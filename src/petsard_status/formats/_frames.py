@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -97,9 +97,10 @@ FRAME_VERSION_BATCHED: Final = 2
 MANIFEST_KEY: Final = b"petsard-status/frame"
 
 Compression = Literal["lz4", "zstd"] | None
+Writer = Callable[[Any, pa.RecordBatch, ipc.IpcWriteOptions], None]
 
 _UTF8_SLICE: Final = 1 << 24
-_END_OF_STREAM: Final = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+END_OF_STREAM: Final = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
 # ------------------------------------------------------------------------ encoding
@@ -116,6 +117,29 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
             something this format cannot restore exactly; the message names
             the column and its dtype.
     """
+    batch, options, write = prepare_frame(df, compression)
+    if compression is None:
+        # Measuring first and writing into a buffer of the final size avoids
+        # the repeated grow-and-copy of an open-ended output stream.
+        mock = pa.MockOutputStream()
+        write(mock, batch, options)
+        buffer = pa.allocate_buffer(mock.size())
+        sink = pa.FixedSizeBufferWriter(buffer)
+        write(sink, batch, options)
+        # The buffer is not zeroed; the stream is written front to back, so
+        # ending exactly at its end proves that no stale byte is left in it.
+        if sink.tell() != buffer.size:
+            raise SerializationError("frame encoding wrote an unexpected number of bytes")
+        return buffer.to_pybytes()
+    sink = pa.BufferOutputStream()
+    write(sink, batch, options)
+    return sink.getvalue().to_pybytes()
+
+
+def prepare_frame(
+    df: pd.DataFrame, compression: Compression
+) -> tuple[pa.RecordBatch, ipc.IpcWriteOptions, Writer]:
+    """The frame as one Arrow record batch with its manifest, and how to write it."""
     if not isinstance(df, pd.DataFrame):
         raise SerializationError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if compression not in (None, "lz4", "zstd"):
@@ -151,23 +175,7 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
     schema = pa.schema(fields, metadata={MANIFEST_KEY: text.encode("ascii")})
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
     options = ipc.IpcWriteOptions(compression=compression)
-    write = write_batches if several else _write_stream
-    if compression is None:
-        # Measuring first and writing into a buffer of the final size avoids
-        # the repeated grow-and-copy of an open-ended output stream.
-        mock = pa.MockOutputStream()
-        write(mock, batch, options)
-        buffer = pa.allocate_buffer(mock.size())
-        sink = pa.FixedSizeBufferWriter(buffer)
-        write(sink, batch, options)
-        # The buffer is not zeroed; the stream is written front to back, so
-        # ending exactly at its end proves that no stale byte is left in it.
-        if sink.tell() != buffer.size:
-            raise SerializationError("frame encoding wrote an unexpected number of bytes")
-        return buffer.to_pybytes()
-    sink = pa.BufferOutputStream()
-    write(sink, batch, options)
-    return sink.getvalue().to_pybytes()
+    return batch, options, write_batches if several else _write_stream
 
 
 def _write_stream(sink: Any, batch: pa.RecordBatch, options: ipc.IpcWriteOptions) -> None:
@@ -207,8 +215,23 @@ def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
         reader = ipc.open_stream(source)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CorruptDataError(f"frame blob is not an Arrow IPC stream: {exc}") from exc
-    plan = Plan.from_manifest(_read_manifest(reader.schema))
+    plan = plan_for(reader)
     plan.blob = (blob.address, blob.address + blob.size)
+    if plan.batch_rows is not None:
+        frame = read_batches(reader, plan, check_batch)
+        _check_end(data, source, "more record batches than its rows need")
+        return frame
+    try:
+        batch = reader.read_next_batch()
+    except StopIteration:
+        raise CorruptDataError("frame blob holds no record batch") from None
+    _check_end(data, source)
+    return build_one(plan, batch)
+
+
+def plan_for(reader: ipc.RecordBatchStreamReader) -> Plan:
+    """The decoding plan of a stream whose schema matches its manifest."""
+    plan = Plan.from_manifest(_read_manifest(reader.schema))
     expected = plan.expected_schema()
     schema = reader.schema
     if schema.names != [f.name for f in expected] or not all(
@@ -218,20 +241,16 @@ def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
             "frame blob's Arrow fields do not match its manifest: expected "
             f"{_describe_schema(expected)}, found {_describe_schema(schema)}"
         )
-    if plan.batch_rows is not None:
-        frame = read_batches(reader, plan, _check_batch)
-        _check_end(data, source, "more record batches than its rows need")
-        return frame
-    try:
-        batch = reader.read_next_batch()
-    except StopIteration:
-        raise CorruptDataError("frame blob holds no record batch") from None
-    _check_end(data, source)
+    return plan
+
+
+def build_one(plan: Plan, batch: pa.RecordBatch) -> pd.DataFrame:
+    """A version 1 frame from its one record batch."""
     if batch.num_columns and batch.num_rows != plan.rows:
         raise CorruptDataError(
             f"frame blob holds {batch.num_rows} rows but its manifest says {plan.rows}"
         )
-    _check_batch(batch)
+    check_batch(batch)
     return plan.build(batch)
 
 
@@ -240,14 +259,14 @@ def _check_end(data: bytes | bytearray | memoryview, source: pa.BufferReader,
     # Exactly the end-of-stream marker must follow the last batch: anything
     # else is one batch too many, trailing bytes, or a blob cut short (a
     # stream without its marker would otherwise read as complete).
-    if bytes(memoryview(data)[source.tell() :]) != _END_OF_STREAM:
+    if bytes(memoryview(data)[source.tell() :]) != END_OF_STREAM:
         raise CorruptDataError(
             f"frame blob does not end right after its record batch (it is truncated, holds "
             f"{batches}, or has trailing bytes)"
         )
 
 
-def _check_batch(batch: pa.RecordBatch) -> None:
+def check_batch(batch: pa.RecordBatch) -> None:
     """Check what Arrow trusts blindly, before any buffer is read.
 
     Structural validation covers buffer sizes; string offsets and UTF-8 are
