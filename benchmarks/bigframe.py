@@ -44,8 +44,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from petsard_status.formats import read_frame, write_frame
-
 HERE = Path(__file__).resolve().parent
 STEPS = ("ours", "file", "parquet", "pickle")
 
@@ -130,6 +128,8 @@ def _load_frame(step: str, folder: Path, name: str) -> pd.DataFrame:
         with Status.open("big", store=folder / f"{name}.db") as status:
             return status.get_result("Loader")
     if step == "file":
+        from petsard_status.formats import read_frame
+
         digest = (folder / f"{name}.ref").read_text()
         with (folder / f"{digest}.arrows").open("rb") as handle:
             return read_frame(handle, digest=digest)
@@ -140,6 +140,8 @@ def _load_frame(step: str, folder: Path, name: str) -> pd.DataFrame:
 
 
 def _store_file(frame: pd.DataFrame, folder: Path, name: str) -> None:
+    from petsard_status.formats import write_frame
+
     partial = folder / f"{name}.partial"
     with partial.open("wb") as handle:
         digest, _ = write_frame(frame, handle, compression="zstd")

@@ -56,6 +56,7 @@ codecs in ``_frame_encode`` and ``_frame_decode``.
 from __future__ import annotations
 
 import codecs
+import io
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
@@ -118,22 +119,25 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
             the column and its dtype.
     """
     batch, options, write = prepare_frame(df, compression)
-    if compression is None:
-        # Measuring first and writing into a buffer of the final size avoids
-        # the repeated grow-and-copy of an open-ended output stream.
-        mock = pa.MockOutputStream()
-        write(mock, batch, options)
-        buffer = pa.allocate_buffer(mock.size())
-        sink = pa.FixedSizeBufferWriter(buffer)
-        write(sink, batch, options)
-        # The buffer is not zeroed; the stream is written front to back, so
-        # ending exactly at its end proves that no stale byte is left in it.
-        if sink.tell() != buffer.size:
-            raise SerializationError("frame encoding wrote an unexpected number of bytes")
-        return buffer.to_pybytes()
-    sink = pa.BufferOutputStream()
-    write(sink, batch, options)
-    return sink.getvalue().to_pybytes()
+    if compression is not None or write is write_batches:
+        # Large or compressed: a BytesIO grows in place and hands over its
+        # buffer without a copy, where an Arrow buffer would be copied into
+        # a bytes object at the end (a second full copy of the blob).
+        sink = io.BytesIO()
+        write(pa.PythonFile(sink, mode="w"), batch, options)
+        return sink.getvalue()
+    # Small and uncompressed: measuring first and writing into a buffer of
+    # the final size is cheaper than a Python file's call per Arrow buffer.
+    mock = pa.MockOutputStream()
+    write(mock, batch, options)
+    buffer = pa.allocate_buffer(mock.size())
+    fixed = pa.FixedSizeBufferWriter(buffer)
+    write(fixed, batch, options)
+    # The buffer is not zeroed; the stream is written front to back, so
+    # ending exactly at its end proves that no stale byte is left in it.
+    if fixed.tell() != buffer.size:
+        raise SerializationError("frame encoding wrote an unexpected number of bytes")
+    return buffer.to_pybytes()
 
 
 def prepare_frame(
