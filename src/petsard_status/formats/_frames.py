@@ -1,6 +1,10 @@
 """Data-only codec for result DataFrames.
 
-A frame is stored as one Arrow IPC stream holding a single record batch. The
+A frame is stored as one Arrow IPC stream holding a single record batch
+(version 1) or, for a frame of more than 131,072 rows with a RangeIndex,
+record batches of ``batch_rows`` rows each (version 2, see
+``_frame_batches``; version 1 is still read, and still written for every
+other frame, so their bytes and hashes do not change). The
 stream's schema metadata carries our own JSON manifest, which names every
 column's pandas dtype with a descriptor from a fixed allow-list; decoding
 rebuilds the frame from the Arrow buffers and that manifest alone. Nothing is
@@ -17,6 +21,8 @@ Manifest (version 1)::
             | {"kind": "levels", "levels": [<slot>, ...], "freq": <str|null>}
             | {"kind": "multi", "levels": [<level>, ...]},
      "flags": {"allows_duplicate_labels": <bool>}}
+
+    version 2 adds "batch_rows": <int >= 1> and requires a "range" index.
 
     <slot>  = {"name": <label>, "dtype": <descriptor>}
               + {"ordered": <bool>, "categories": <descriptor>} for "category"
