@@ -224,12 +224,13 @@ def _child(role: str, step: str, rows: int, folder: Path, check: bool) -> dict[s
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def big_frame_round_trips(rows: int, repeats: int, folder: Path) -> dict[str, Any]:
-    """Medians over ``repeats``; the order of ours, Parquet and pickle rotates."""
-    samples: dict[str, list[dict[str, Any]]] = {s: [] for s in STEPS}
+def big_frame_round_trips(rows: int, repeats: int, folder: Path,
+                          steps: tuple[str, ...] = STEPS) -> dict[str, Any]:
+    """Medians over ``repeats``; the order of the steps rotates."""
+    samples: dict[str, list[dict[str, Any]]] = {s: [] for s in steps}
     for r in range(repeats):
-        k = r % len(STEPS)
-        for step in STEPS[k:] + STEPS[:k]:
+        k = r % len(steps)
+        for step in steps[k:] + steps[:k]:
             _clean(folder)
             written = _child("write", step, rows, folder, False)
             read = _child("read", step, rows, folder, r == 0)
@@ -248,11 +249,12 @@ def big_frame_round_trips(rows: int, repeats: int, folder: Path) -> dict[str, An
             x["read"]["peak_ratio"] for x in runs), 2)
         out[f"big_{step}_exact"] = runs[0]["read"]["exact"]
     out["big_frame_mb"] = round(samples["ours"][0]["write"]["frame_bytes"] / 2**20, 1)
-    out["big_rt_ratio_parquet"] = round(out["big_ours_rt_s"] / out["big_parquet_rt_s"], 3)
-    out["big_rt_ratio_pickle_fsync"] = round(out["big_ours_rt_s"] / out["big_pickle_rt_s"], 3)
-    out["big_file_rt_ratio_parquet"] = round(out["big_file_rt_s"] / out["big_parquet_rt_s"], 3)
-    out["big_file_rt_ratio_pickle_fsync"] = round(
-        out["big_file_rt_s"] / out["big_pickle_rt_s"], 3)
+    for mine, key in (("ours", "big"), ("file", "big_file")):
+        if mine in samples:
+            out[f"{key}_rt_ratio_parquet"] = round(
+                out[f"big_{mine}_rt_s"] / out["big_parquet_rt_s"], 3)
+            out[f"{key}_rt_ratio_pickle_fsync"] = round(
+                out[f"big_{mine}_rt_s"] / out["big_pickle_rt_s"], 3)
     return out
 
 
@@ -263,10 +265,13 @@ if __name__ == "__main__":
         result = (_write(step, int(n), Path(where)) if role == "write"
                   else _read(step, Path(where), flag == "check", int(n)))
         print(json.dumps(result))
-    elif len(sys.argv) == 4 and sys.argv[1] == "measure":
+    elif len(sys.argv) >= 4 and sys.argv[1] == "measure":
         target = Path(sys.argv[3])
         target.mkdir(parents=True, exist_ok=True)
-        print(json.dumps(big_frame_round_trips(int(sys.argv[2]), 1, target), indent=2))
+        chosen = tuple(sys.argv[4:]) or STEPS
+        if not set(chosen) <= set(STEPS) or not {"parquet", "pickle"} <= set(chosen):
+            raise SystemExit(f"steps: some of {', '.join(STEPS)}, parquet and pickle included")
+        print(json.dumps(big_frame_round_trips(int(sys.argv[2]), 1, target, chosen), indent=2))
     else:
-        raise SystemExit("usage: bigframe.py measure ROWS FOLDER | (write|read) STEP ROWS "
-                         "FOLDER (check|-)")
+        raise SystemExit("usage: bigframe.py measure ROWS FOLDER [STEP ...] | (write|read) "
+                         "STEP ROWS FOLDER (check|-)")
