@@ -155,6 +155,9 @@ def test_version_2_manifests_are_checked() -> None:
     ]:
         with pytest.raises(CorruptDataError, match=match):
             decode_frame(_rewrite(blob, batches, {**manifest, **edit}))
+    with pytest.raises(CorruptDataError, match="more than its"):
+        forged = {**manifest, "rows": 10**15, "index": {**manifest["index"], "stop": 10**15}}
+        decode_frame(_rewrite(blob, batches, forged))
     without = {k: v for k, v in manifest.items() if k != "batch_rows"}
     with pytest.raises(CorruptDataError, match="version 2"):
         decode_frame(_rewrite(blob, batches, without))

@@ -27,6 +27,8 @@ from petsard_status.formats._frame_decode import (
 )
 
 BATCH_ROWS: Final = 1 << 17
+# A record batch message is at least its 8-byte prefix and a flatbuffer header.
+_MIN_BATCH_BYTES: Final = 64
 
 
 def batched(df: pd.DataFrame) -> bool:
@@ -48,6 +50,14 @@ def read_batches(reader: ipc.RecordBatchStreamReader, plan: Plan,
     assert plan.batch_rows is not None
     rows, size = plan.rows, plan.batch_rows
     count = max(1, -(-rows // size))
+    # Every record batch takes more than _MIN_BATCH_BYTES of the stream: a forged
+    # row count is refused here, before blocks for it are allocated.
+    low, high = plan.blob
+    if count > (high - low) // _MIN_BATCH_BYTES + 1:
+        raise CorruptDataError(
+            f"frame blob: its manifest claims {rows} rows, more than its "
+            f"{high - low} bytes can hold in batches of {size}"
+        )
     builder = _Builder(plan)
     for number, batch in enumerate(_batches(reader, count)):
         expected = min(size, rows - number * size) if rows else 0
