@@ -1,16 +1,19 @@
-"""MLflow on SQLite logging, per pipeline step, 10 params and the schema dict.
+"""MLflow on SQLite as a step server: one step per line asked for on stdin.
 
-Run by ``puts.py`` with an interpreter that has mlflow-skinny; prints one JSON
-line.  Each cycle of five steps is one MLflow run (a pipeline run), each step
-logging its own params and the schema as a JSON artifact: the cheapest faithful
-way to record the same content.
+Run by ``mlflow_compare.py`` with an interpreter that has mlflow-skinny.  It
+sets MLflow up, prints ``ready``, then for each line ``step N`` logs that
+step (10 params and the schema as a JSON artifact, the cheapest faithful way
+to record what a put records) and prints the nanoseconds it took; ``end``
+ends the last run and prints MLflow's version.  Each cycle of five steps is
+one MLflow run (a pipeline run): MLflow's cost per step grows with the params
+a run already holds, so one long run would flatter the comparison.  Starting
+and ending runs is not timed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,7 +23,6 @@ MODULES = ("Loader", "Splitter", "Preprocessor", "Synthesizer", "Evaluator")
 
 def main() -> None:
     folder = Path(sys.argv[1]).resolve()
-    steps = int(sys.argv[2])
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
 
@@ -29,33 +31,27 @@ def main() -> None:
     experiment = mlflow.create_experiment(
         "bench", artifact_location=(folder / "artifacts").as_uri()
     )
-    # Setting up (above) is not timed: the caller starts this process early and
-    # says "go" on stdin once nothing else of the benchmark is running.
     print("ready", flush=True)
-    sys.stdin.readline()
-    latencies = []
-    for step in range(steps + 5):
+    running = False
+    for line in sys.stdin:
+        command = line.split()
+        if command == ["end"]:
+            break
+        step = int(command[1])
         module = MODULES[step % len(MODULES)]
         if step % len(MODULES) == 0:
-            # One MLflow run per pipeline run (a cycle of five steps): MLflow's cost
-            # per step grows with the params a run already holds, so long runs
-            # would flatter the comparison.  Starting and ending runs is not timed.
-            if step:
+            if running:
                 mlflow.end_run()
             mlflow.start_run(experiment_id=experiment)
+            running = True
         params = {f"{module}.p{j}": f"value-{j}-{step}" for j in range(10)}
         t0 = time.perf_counter_ns()
         mlflow.log_params(params)
         mlflow.log_dict(schema, f"{module}/schema.json")
-        elapsed = time.perf_counter_ns() - t0
-        if step >= 5:  # the first calls create tables and folders
-            latencies.append(elapsed)
-    mlflow.end_run()
-    print(json.dumps({
-        "mlflow_step_us_median": round(statistics.median(latencies) / 1000.0, 1),
-        "steps": steps,
-        "version": mlflow.__version__,
-    }))
+        print(time.perf_counter_ns() - t0, flush=True)
+    if running:
+        mlflow.end_run()
+    print(json.dumps({"version": mlflow.__version__}), flush=True)
 
 
 if __name__ == "__main__":

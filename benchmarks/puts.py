@@ -1,166 +1,141 @@
-"""Put overhead and storage growth: our store, the raw-sqlite3 floor, memory, MLflow.
+"""Put time and storage: ours beside the physical floor and the naive store.
 
-The three in-process systems take the same puts in turn (the order rotates
-every put), so that the noise of this machine falls on all of them alike.
-MLflow runs in its own interpreter, since it is not a dependency of ours.
+The systems take the same puts in turn, put by put, and the order rotates
+every put, so that the noise of this machine falls on all of them alike.  Two
+workloads: result frames identical every cycle (what the benchmark workload
+does) and frames of which one cell changes every put (what deduplication
+cannot help).  The floor writes, per put, pre-made bytes of the size our
+put adds to the database in steady state on the same workload (measured first,
+on a store of its own).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
+import sqlite3
 import statistics
-import subprocess
-import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from workload import (
-    CONFIG,
-    MODULES,
-    FloorStore,
-    MemoryStatus,
-    Workload,
-    database_bytes,
-)
+from baselines import NaiveStore, PhysicalFloor, arrow_ipc
+from workload import CONFIG, MODULES, Workload, database_bytes
 
 from petsard_status import Status
-from petsard_status import formats as codec
 
-HERE = Path(__file__).resolve().parent
+Put = Callable[[str, str, Any], None]
 
 
 def _median_us(samples: list[int]) -> float:
     return statistics.median(samples) / 1000.0
 
 
-def put_overhead(work: Workload, n_puts: int, n_storage: int, tmp: Path) -> dict[str, Any]:
-    """Interleaved puts, then our store alone up to ``n_storage`` puts for storage growth."""
-    ours = Status(CONFIG, store=tmp / "ours.db", run="bench")
-    floor = FloorStore(tmp / "floor.db")
-    floor_pre = FloorStore(tmp / "floor_pre.db")
-    memory = MemoryStatus(list(MODULES))
-    times: dict[str, list[int]] = {"ours": [], "floor": [], "floor_pre": [], "memory": []}
-    by_module: dict[str, list[int]] = {m: [] for m in MODULES}
+def interleave(systems: dict[str, Put], items: Iterable[tuple[str, str, Any]]
+               ) -> dict[str, list[int]]:
+    """Each put goes to every system, in an order that rotates every put; ns per put."""
+    names = list(systems)
+    times: dict[str, list[int]] = {name: [] for name in names}
     clock = time.perf_counter_ns
+    for i, (module, expt, adapter) in enumerate(items):
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            put = systems[name]
+            t0 = clock()
+            put(module, expt, adapter)
+            times[name].append(clock() - t0)
+    return times
 
-    def run_ours(module: str, expt: str, adapter: Any) -> None:
-        t0 = clock()
-        ours.put(module, expt, adapter)
-        elapsed = clock() - t0
-        times["ours"].append(elapsed)
-        by_module[module].append(elapsed)
 
-    def run_floor(module: str, expt: str, adapter: Any) -> None:
-        t0 = clock()
-        floor.put(module, expt, adapter)
-        times["floor"].append(clock() - t0)
+def steady_bytes_per_put(work: Workload, tmp: Path, changing: bool,
+                         warm: int = 50, measured: int = 200) -> int:
+    """Bytes our put adds to the database once the first frames are stored."""
+    sizes = []
+    for n in (warm, warm + measured):
+        path = tmp / f"calibrate_{int(changing)}_{n}.db"
+        status = Status(CONFIG, store=path, run="calibrate")
+        for module, expt, adapter in work.puts(n, changing=changing):
+            status.put(module, expt, adapter)
+        status.close()
+        sizes.append(database_bytes(path))
+    return max(1, round((sizes[1] - sizes[0]) / measured))
 
-    def run_floor_pre(module: str, expt: str, adapter: Any) -> None:
-        encoded = floor_pre.encode(module, adapter)
-        t0 = clock()
-        floor_pre.put(module, expt, adapter, pre_encoded=encoded)
-        times["floor_pre"].append(clock() - t0)
 
-    def run_memory(module: str, expt: str, adapter: Any) -> None:
-        t0 = clock()
-        memory.put(module, expt, adapter)
-        times["memory"].append(clock() - t0)
+def _payload_bytes(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM results")
+                   .fetchone()[0])
+    finally:
+        conn.close()
 
-    systems = [run_ours, run_floor, run_floor_pre, run_memory]
-    total = max(n_puts, n_storage)
-    storage_started = None
-    for i, (module, expt, adapter) in enumerate(work.puts(total)):
-        if i < n_puts:
-            k = i % len(systems)
-            for system in systems[k:] + systems[:k]:
-                system(module, expt, adapter)
-        else:
-            if storage_started is None:
-                storage_started = time.perf_counter()
-            ours.put(module, expt, adapter)
-    ours.close()
-    floor.close()
-    floor_pre.close()
 
-    ours_bytes = database_bytes(tmp / "ours.db")
-    floor_bytes = database_bytes(tmp / "floor.db")
-    put_us = _median_us(times["ours"])
-    floor_us = _median_us(times["floor"])
-    memory_us = _median_us(times["memory"])
-    bytes_per_put = ours_bytes / total
-    naive_bytes_per_put = floor_bytes / n_puts
-    return {
-        "put_us_median": round(put_us, 1),
-        "put_floor_us_median": round(floor_us, 1),
-        "put_ratio_floor": round(put_us / floor_us, 3),
-        "put_floor_write_only_us_median": round(_median_us(times["floor_pre"]), 1),
-        "put_memory_us_median": round(memory_us, 2),
-        "put_memory_ratio": round(put_us / memory_us, 1),
-        "put_us_p95": round(statistics.quantiles(times["ours"], n=20)[-1] / 1000.0, 1),
-        "put_us_median_by_module": {m: round(_median_us(v), 1) for m, v in by_module.items()},
-        "put_count": n_puts,
-        "bytes_per_put": round(bytes_per_put, 1),
-        "naive_bytes_per_put": round(naive_bytes_per_put, 1),
-        "storage_ratio": round(bytes_per_put / naive_bytes_per_put, 5),
-        "storage_puts": total,
+def _one_workload(work: Workload, n_puts: int, tmp: Path, changing: bool
+                  ) -> tuple[dict[str, list[int]], dict[str, Any]]:
+    tag = "changing" if changing else "identical"
+    payload = steady_bytes_per_put(work, tmp, changing)
+    ours = Status(CONFIG, store=tmp / f"ours_{tag}.db", run="bench")
+    naive = NaiveStore(tmp / f"naive_{tag}.db")
+    floor = PhysicalFloor(tmp / f"floor_{tag}.db", payload)
+    systems: dict[str, Put] = {
+        "ours": lambda m, e, a: ours.put(m, e, a),
+        "naive": naive.put,
+        "floor": lambda m, e, a: floor.put(),
     }
+    times = interleave(systems, work.puts(n_puts, changing=changing))
+    ours.close()
+    naive.close()
+    floor.close()
+    return times, {"floor_payload_bytes": payload}
 
 
-# --- MLflow ---------------------------------------------------------------------------------
+def put_overhead(work: Workload, n_puts: int, n_storage: int, tmp: Path) -> dict[str, Any]:
+    """Both workloads interleaved; then ours alone to ``n_storage`` puts for storage."""
+    out: dict[str, Any] = {"put_count": n_puts}
+    for changing in (False, True):
+        tag = "changing" if changing else "identical"
+        times, info = _one_workload(work, n_puts, tmp, changing)
+        ours_us, floor_us, naive_us = (_median_us(times[k]) for k in ("ours", "floor", "naive"))
+        key = "" if not changing else "_changing"
+        out[f"put_us_median{key}"] = round(ours_us, 1)
+        out[f"put_floor_us_median{key}"] = round(floor_us, 1)
+        out[f"put_naive_us_median{key}"] = round(naive_us, 1)
+        out[f"put_ratio_floor{key}"] = round(ours_us / floor_us, 2)
+        out[f"put_ratio_naive{key}"] = round(ours_us / naive_us, 3)
+        out[f"floor_payload_bytes{key}"] = info["floor_payload_bytes"]
+        out[f"put_us_p95{key}"] = round(statistics.quantiles(times["ours"], n=20)[-1] / 1e3, 1)
+        by_module = {m: [t for i, t in enumerate(times["ours"]) if i % len(MODULES) == j]
+                     for j, m in enumerate(MODULES)}
+        out[f"put_us_median_by_module{key}"] = {m: round(_median_us(v), 1)
+                                                for m, v in by_module.items() if v}
+        naive_path = tmp / f"naive_{tag}.db"
+        naive_bytes = database_bytes(naive_path)
+        out[f"naive_bytes_per_put{key}"] = round(naive_bytes / n_puts, 1)
+        out[f"naive_json_bytes_per_put{key}"] = round(
+            (naive_bytes - _payload_bytes(naive_path)) / n_puts, 1)
+    out.update(_storage(work, n_puts, n_storage, tmp))
+    out["storage_ratio_json"] = round(out["bytes_per_put"] / out["naive_json_bytes_per_put"], 5)
+    return out
 
 
-def find_mlflow_python(explicit: str | None) -> tuple[str | None, str]:
-    """An interpreter to run MLflow with: the one given, else this one if it has mlflow.
-
-    A given interpreter is not probed here (importing mlflow takes seconds);
-    if it cannot run MLflow, :meth:`MlflowSteps.measure` says so.
-    """
-    given = explicit or os.environ.get("PETSARD_BENCH_MLFLOW_PYTHON")
-    if given:
-        return given, given
-    if importlib.util.find_spec("mlflow") is not None:
-        return sys.executable, sys.executable
-    return None, (
-        "mlflow is not importable here; install mlflow-skinny (plus SQLAlchemy and alembic "
-        "for its SQLite tracking store) in a separate virtualenv and pass --mlflow-python"
-    )
-
-
-class MlflowSteps:
-    """MLflow on SQLite logging, per step, 10 params and the schema dict.
-
-    ``start`` launches the interpreter, which sets MLflow up (minutes of
-    migrations on a slow disk are not what is compared) and waits; ``measure``
-    lets it time its steps while nothing else runs.
-    """
-
-    def __init__(self, python: str, work: Workload, steps: int, tmp: Path) -> None:
-        folder = tmp / "mlflow"
-        folder.mkdir()
-        schema_doc = json.loads(codec.to_json(work.loader_schema))["value"]
-        (folder / "schema.json").write_text(json.dumps(schema_doc))
-        self.process = subprocess.Popen(
-            [python, str(HERE / "mlflow_steps.py"), str(folder), str(steps)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, cwd=folder,
-        )
-
-    def measure(self) -> dict[str, Any]:
-        assert self.process.stdout is not None and self.process.stdin is not None
-        ready = self.process.stdout.readline()
-        if ready.strip() != "ready":
-            self.process.kill()
-            _, err = self.process.communicate()
-            raise RuntimeError(f"the MLflow run failed to start: {err[-2000:]}")
-        out, err = self.process.communicate("go\n", timeout=1200)
-        if self.process.returncode != 0:
-            raise RuntimeError(f"the MLflow run failed: {err[-2000:]}")
-        return json.loads(out.strip().splitlines()[-1])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+def _storage(work: Workload, n_puts: int, n_storage: int, tmp: Path) -> dict[str, Any]:
+    """Bytes per put: ours after ``n_storage`` puts (identical frames) and after the
+    interleaved changing-frame puts, beside the naive store and the frames' Arrow size."""
+    path = tmp / "ours_identical.db"
+    status = Status.open("bench", store=path)
+    for i, (module, expt, adapter) in enumerate(work.puts(n_storage)):
+        if i >= n_puts:
+            status.put(module, expt, adapter)
+    status.close()
+    ours = database_bytes(path) / max(n_storage, n_puts)
+    ours_changing = database_bytes(tmp / "ours_changing.db") / n_puts
+    arrow = statistics.mean(len(arrow_ipc(work.frames[m])) for m in MODULES)
+    naive = database_bytes(tmp / "naive_identical.db") / n_puts
+    naive_changing = database_bytes(tmp / "naive_changing.db") / n_puts
+    return {
+        "storage_puts": max(n_storage, n_puts),
+        "bytes_per_put": round(ours, 1),
+        "storage_ratio": round(ours / naive, 5),
+        "bytes_per_put_changing": round(ours_changing, 1),
+        "storage_ratio_changing": round(ours_changing / naive_changing, 3),
+        "frame_arrow_bytes_mean": round(arrow, 1),
+    }

@@ -10,14 +10,14 @@ input and the other 95 are new objects equal to the input's but for their
 timestamps.  The 5 are the same fields every cycle (a Preprocessor transforms
 the columns its config names) but what is recorded about them differs every
 cycle, so every Preprocessor put brings 5 new field versions to store.  Results are 100-row
-frames, built once: adapters return precomputed objects so that what is timed
-is the store, not the modules.
+frames, built once (``changing=True``: one cell differs every put, the copy
+made before the put): adapters return precomputed objects so that what is
+timed is the store, not the modules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections import deque
 from collections.abc import Iterator
@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from petsard_status import formats as codec
 from petsard_status.errors import UnexecutedError
 from petsard_status.metadata import Metadater
 from petsard_status.metadata.types import SchemaMetadata
@@ -123,20 +122,30 @@ class Workload:
         return replace(base, schema_id="preprocessed", name="preprocessed",
                        fields=tuple(fields), created_at=when, updated_at=when)
 
-    def puts(self, n: int) -> Iterator[tuple[str, str, Any]]:
+    def frame(self, module: str, put: int, changing: bool) -> pd.DataFrame:
+        """The module's result; with ``changing``, one cell differs from every other put's."""
+        frame = self.frames[module]
+        if not changing:
+            return frame
+        frame = frame.copy()
+        # Column 1 is a float column in every module's frame.
+        frame.iat[0, 1] = float(put) + 0.5
+        return frame
+
+    def puts(self, n: int, changing: bool = False) -> Iterator[tuple[str, str, Any]]:
         """``n`` puts as (module, experiment, adapter); objects are built between puts."""
         for i in range(n):
             cycle, slot = divmod(i, len(MODULES))
             module = MODULES[slot]
+            frame = self.frame(module, i, changing)
             if module == "Loader":
-                adapter: Any = FixedAdapter(self.frames["Loader"], self.loader_schema)
+                adapter: Any = FixedAdapter(frame, self.loader_schema)
             elif module == "Splitter":
-                adapter = FixedAdapter(self.frames["Splitter"], self.splitter_schema)
+                adapter = FixedAdapter(frame, self.splitter_schema)
             elif module == "Preprocessor":
-                adapter = FixedAdapter(self.frames["Preprocessor"],
-                                       self.preprocessor_schema(cycle))
+                adapter = FixedAdapter(frame, self.preprocessor_schema(cycle))
             else:
-                adapter = ResultOnlyAdapter(self.frames[module])
+                adapter = ResultOnlyAdapter(frame)
             yield module, EXPERIMENTS[module], adapter
 
 
@@ -262,62 +271,6 @@ class MemoryStatus:
     def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
         names = [modules] if isinstance(modules, str) else modules
         return {m: self.get_result(m) for m in names if m in self.status}
-
-
-# --- the floor: a naive full-JSON store on raw sqlite3 ---------------------------------------
-
-
-class FloorStore:
-    """Per put, the full canonical JSON of metadata before and after plus a snapshot row.
-
-    Same pragmas as the store (WAL, synchronous=FULL, busy timeout, foreign
-    keys), one ``BEGIN IMMEDIATE`` transaction per put.  ``pre_encoded`` leaves
-    the JSON encoding out of the put (the caller encodes beforehand), to show
-    what the write alone costs.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("busy_timeout = 60000", "foreign_keys = ON", "journal_mode = WAL",
-                       "synchronous = FULL"):
-            self.conn.execute(f"PRAGMA {pragma}")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS snapshots (id INTEGER PRIMARY KEY, snapshot_id TEXT, "
-            "module TEXT, experiment TEXT, timestamp TEXT, metadata_before TEXT, "
-            "metadata_after TEXT, context TEXT)"
-        )
-        self.metadata: dict[str, SchemaMetadata] = {}
-        self.count = 0
-
-    def encode(self, module: str, adapter: Any) -> tuple[str | None, str | None, Any]:
-        before = self.metadata.get(module)
-        get_metadata = getattr(adapter, "get_metadata", None)
-        after = get_metadata() if callable(get_metadata) else None
-        return (codec.to_json(before) if before is not None else None,
-                codec.to_json(after) if after is not None else None, after)
-
-    def put(self, module: str, expt: str, adapter: Any,
-            pre_encoded: tuple[str | None, str | None, Any] | None = None) -> None:
-        before_json, after_json, after = pre_encoded or self.encode(module, adapter)
-        self.count += 1
-        now = dt.datetime.now()
-        context = json.dumps({"module": module, "experiment": expt, "seq": self.count},
-                             separators=(",", ":"))
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO snapshots (snapshot_id, module, experiment, timestamp, "
-            "metadata_before, metadata_after, context) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (f"snapshot_{self.count:06d}_{now:%Y%m%d_%H%M%S}", module, expt, now.isoformat(),
-             before_json, after_json, context),
-        )
-        conn.execute("COMMIT")
-        if after is not None:
-            self.metadata[module] = after
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def database_bytes(path: Path) -> int:

@@ -10,22 +10,15 @@ when no put failed.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
-import secrets
 import statistics
 import time
 import traceback
 from typing import Any
 
+from backends import pg_schema
 from workload import CONFIG, Workload
 
-from petsard_status import Status
-from petsard_status.store.store import Store
-
-# The same server the tests use, and the same variable to point elsewhere.
-PG_ADMIN_URL = os.environ.get(
-    "PETSARD_STATUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from petsard_status import Status, Store
 
 
 def _writer(url: str, index: int, work: Workload, puts: int, barrier: Any,
@@ -86,34 +79,7 @@ def many_writers(url: str, processes: int, puts: int, work: Workload) -> dict[st
     return result
 
 
-def pg_reachable(url: str = PG_ADMIN_URL) -> str | None:
-    """None when PostgreSQL answers, else why not."""
-    try:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        return f"PostgreSQL at {url} is not reachable: {type(exc).__name__}: {first_line}"
-
-
 def pg_writers(processes: int, puts: int, work: Workload) -> dict[str, Any]:
     """Many writers on a fresh PostgreSQL schema, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_ADMIN_URL else "?"
-        url = f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}"
+    with pg_schema() as url:
         return many_writers(url, processes, puts, work)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()

@@ -37,9 +37,11 @@ from petsard_status.formats._export import (
     validate_export,
     write_export,
 )
+from petsard_status.formats._frame_stream import read_frame, write_frame
 from petsard_status.formats._frames import (
     FRAME_FORMAT,
     FRAME_VERSION,
+    FRAME_VERSION_BATCHED,
     MANIFEST_KEY,
     decode_frame,
     encode_frame,
@@ -76,6 +78,7 @@ __all__ = [
     "FORMAT",
     "FRAME_FORMAT",
     "FRAME_VERSION",
+    "FRAME_VERSION_BATCHED",
     "MANIFEST_KEY",
     "MAX_JSON_DEPTH",
     "RESTORE_COLUMNS",
@@ -105,6 +108,7 @@ __all__ = [
     "hash_bytes",
     "loads_value",
     "read_export",
+    "read_frame",
     "record_id",
     "schema_from_shell",
     "schema_shell_to_json",
@@ -116,4 +120,5 @@ __all__ = [
     "validate_export",
     "write_export",
     "write_file_atomically",
+    "write_frame",
 ]

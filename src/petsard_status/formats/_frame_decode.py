@@ -98,15 +98,21 @@ class Plan:
     index_kinds: list[tuple[Any, Kind]]
     freqs: list[Any]
     allows_duplicate_labels: bool
+    batch_rows: int | None = None  # version 2: rows per record batch
+    # Where the blob lies in memory: Arrow arrays read from an uncompressed
+    # stream are views of it, and a frame must not keep the blob alive.
+    blob: tuple[int, int] = (0, 0)
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> Plan:
-        expect_keys(
-            manifest,
-            {"format", "version", "rows", "columns", "column_index", "index", "flags"},
-            "top level",
-        )
+        keys = {"format", "version", "rows", "columns", "column_index", "index", "flags"}
+        batched = manifest.get("version") == 2
+        if batched:
+            expect_keys(manifest, keys | {"batch_rows"}, "top level (version 2)")
+        else:
+            expect_keys(manifest, keys, "top level")
         rows = expect_int(manifest["rows"], "rows", 0)
+        batch_rows = expect_int(manifest["batch_rows"], "batch_rows", 1) if batched else None
         columns = [
             kind_from_slot(slot, f"column {pos}")
             for pos, slot in enumerate(expect_list(manifest["columns"], "columns"))
@@ -159,6 +165,7 @@ class Plan:
             allows_duplicate_labels=expect_bool(
                 flags["allows_duplicate_labels"], "allows_duplicate_labels"
             ),
+            batch_rows=batch_rows,
         )
 
     def expected_schema(self) -> list[pa.Field]:
@@ -172,19 +179,32 @@ class Plan:
 
     def build(self, batch: pa.RecordBatch) -> pd.DataFrame:
         fields = iter(batch.columns)
+        values = self.decode_columns(fields)
+        return self.finish(values, self.build_index(fields))
+
+    def decode_columns(self, fields: Any) -> list[Any]:
+        """Each column's pandas values, taking its Arrow field(s) from ``fields`` in order."""
         values = []
         for pos, (_, kind) in enumerate(self.columns):
             array = next(fields)
             companion = next(fields) if kind.companion else None
-            values.append(_decode_slot(array, companion, kind, f"column {pos}"))
-        index = self._build_index(fields)
+            if kind.descriptor in STRINGS and STRINGS[kind.descriptor][0] == "pyarrow" and not (
+                _views(array, self.blob)
+            ):
+                # Buffers the reader decompressed belong to no one else: no copy needed.
+                values.append(STRING_DTYPES[kind.descriptor].__from_arrow__(array))  # type: ignore[union-attr]
+            else:
+                values.append(_decode_slot(array, companion, kind, f"column {pos}"))
+        return values
+
+    def finish(self, values: list[Any], index: pd.Index) -> pd.DataFrame:
         columns = column_index_from_spec(self.column_index, [name for name, _ in self.columns])
         frame = _assemble(values, index, columns, self.rows)
         if not self.allows_duplicate_labels:
             frame = frame.set_flags(allows_duplicate_labels=False)
         return frame
 
-    def _build_index(self, fields: Any) -> pd.Index:
+    def build_index(self, fields: Any) -> pd.Index:
         if self.index["kind"] == "range":
             return pd.RangeIndex(
                 self.index["start"], self.index["stop"], self.index["step"], name=self.index["name"]
@@ -207,6 +227,15 @@ class Plan:
 
 
 # -- Arrow array -> pandas array
+
+
+def _views(array: pa.Array, blob: tuple[int, int]) -> bool:
+    """Whether any of ``array``'s buffers lies inside the blob's memory."""
+    low, high = blob
+    return any(
+        buffer is not None and buffer.size and low <= buffer.address < high
+        for buffer in array.buffers()
+    )
 
 
 def _decode_slot(array: pa.Array, companion: pa.Array | None, kind: Kind, where: str) -> Any:

@@ -58,7 +58,9 @@ def frame_columns(df: pd.DataFrame) -> Any:
         for label, column in df.items():
             yield label, column.array, column.dtype
         return
-    for pos, (label, dtype) in enumerate(zip(df.columns, df.dtypes, strict=True)):
+    # Iterating an Index boxes one label at a time (slow for Arrow-backed
+    # labels); tolist() converts them all at once, to the same Python values.
+    for pos, (label, dtype) in enumerate(zip(df.columns.tolist(), df.dtypes, strict=True)):
         yield label, iget_values(pos), dtype
 
 
@@ -288,7 +290,8 @@ def encode_column_index(columns: pd.Index) -> dict[str, Any]:
     # The labels travel in the per-column entries; rebuilding them here proves
     # that reading gives back the same labels, of the same types.
     labels = [
-        label_to_json(label, f"column label {label!r}", nan_as_none=True) for label in columns
+        label_to_json(label, f"column label {label!r}", nan_as_none=True)
+        for label in columns.tolist()
     ]
     rebuilt = column_index_from_spec(spec, labels)
     if not (rebuilt.equals(columns) and rebuilt.dtype == dtype) or (

@@ -1,6 +1,10 @@
 """Data-only codec for result DataFrames.
 
-A frame is stored as one Arrow IPC stream holding a single record batch. The
+A frame is stored as one Arrow IPC stream holding a single record batch
+(version 1) or, for a frame of more than 131,072 rows with a RangeIndex,
+record batches of ``batch_rows`` rows each (version 2, see
+``_frame_batches``; version 1 is still read, and still written for every
+other frame, so their bytes and hashes do not change). The
 stream's schema metadata carries our own JSON manifest, which names every
 column's pandas dtype with a descriptor from a fixed allow-list; decoding
 rebuilds the frame from the Arrow buffers and that manifest alone. Nothing is
@@ -17,6 +21,8 @@ Manifest (version 1)::
             | {"kind": "levels", "levels": [<slot>, ...], "freq": <str|null>}
             | {"kind": "multi", "levels": [<level>, ...]},
      "flags": {"allows_duplicate_labels": <bool>}}
+
+    version 2 adds "batch_rows": <int >= 1> and requires a "range" index.
 
     <slot>  = {"name": <label>, "dtype": <descriptor>}
               + {"ordered": <bool>, "categories": <descriptor>} for "category"
@@ -56,8 +62,9 @@ codecs in ``_frame_encode`` and ``_frame_decode``.
 from __future__ import annotations
 
 import codecs
+import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -67,6 +74,12 @@ import pyarrow.ipc as ipc
 
 from petsard_status.errors import CorruptDataError, PetsardStatusError, SerializationError
 from petsard_status.formats._common import check_envelope, strict_loads
+from petsard_status.formats._frame_batches import (
+    BATCH_ROWS,
+    batched,
+    read_batches,
+    write_batches,
+)
 from petsard_status.formats._frame_decode import Plan
 from petsard_status.formats._frame_encode import (
     append_fields,
@@ -87,12 +100,14 @@ __all__ = [
 
 FRAME_FORMAT: Final = "petsard-status/frame"
 FRAME_VERSION: Final = 1
+FRAME_VERSION_BATCHED: Final = 2
 MANIFEST_KEY: Final = b"petsard-status/frame"
 
 Compression = Literal["lz4", "zstd"] | None
+Writer = Callable[[Any, pa.RecordBatch, ipc.IpcWriteOptions], None]
 
 _UTF8_SLICE: Final = 1 << 24
-_END_OF_STREAM: Final = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+END_OF_STREAM: Final = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
 # ------------------------------------------------------------------------ encoding
@@ -109,6 +124,32 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
             something this format cannot restore exactly; the message names
             the column and its dtype.
     """
+    batch, options, write = prepare_frame(df, compression)
+    if compression is not None or write is write_batches:
+        # Large or compressed: a BytesIO grows in place and hands over its
+        # buffer without a copy, where an Arrow buffer would be copied into
+        # a bytes object at the end (a second full copy of the blob).
+        sink = io.BytesIO()
+        write(pa.PythonFile(sink, mode="w"), batch, options)
+        return sink.getvalue()
+    # Small and uncompressed: measuring first and writing into a buffer of
+    # the final size is cheaper than a Python file's call per Arrow buffer.
+    mock = pa.MockOutputStream()
+    write(mock, batch, options)
+    buffer = pa.allocate_buffer(mock.size())
+    fixed = pa.FixedSizeBufferWriter(buffer)
+    write(fixed, batch, options)
+    # The buffer is not zeroed; the stream is written front to back, so
+    # ending exactly at its end proves that no stale byte is left in it.
+    if fixed.tell() != buffer.size:
+        raise SerializationError("frame encoding wrote an unexpected number of bytes")
+    return buffer.to_pybytes()
+
+
+def prepare_frame(
+    df: pd.DataFrame, compression: Compression
+) -> tuple[pa.RecordBatch, ipc.IpcWriteOptions, Writer]:
+    """The frame as one Arrow record batch with its manifest, and how to write it."""
     if not isinstance(df, pd.DataFrame):
         raise SerializationError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if compression not in (None, "lz4", "zstd"):
@@ -129,9 +170,11 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
         append_fields(fields, arrays, f"c{pos}", encoded)
 
     index_spec = encode_index(df.index, fields, arrays)
+    several = batched(df)
     manifest = {
         "format": FRAME_FORMAT,
-        "version": FRAME_VERSION,
+        "version": FRAME_VERSION_BATCHED if several else FRAME_VERSION,
+        **({"batch_rows": BATCH_ROWS} if several else {}),
         "rows": len(df),
         "columns": columns,
         "column_index": encode_column_index(df.columns),
@@ -142,22 +185,7 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
     schema = pa.schema(fields, metadata={MANIFEST_KEY: text.encode("ascii")})
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
     options = ipc.IpcWriteOptions(compression=compression)
-    if compression is None:
-        # Measuring first and writing into a buffer of the final size avoids
-        # the repeated grow-and-copy of an open-ended output stream.
-        mock = pa.MockOutputStream()
-        _write_stream(mock, batch, options)
-        buffer = pa.allocate_buffer(mock.size())
-        sink = pa.FixedSizeBufferWriter(buffer)
-        _write_stream(sink, batch, options)
-        # The buffer is not zeroed; the stream is written front to back, so
-        # ending exactly at its end proves that no stale byte is left in it.
-        if sink.tell() != buffer.size:
-            raise SerializationError("frame encoding wrote an unexpected number of bytes")
-        return buffer.to_pybytes()
-    sink = pa.BufferOutputStream()
-    _write_stream(sink, batch, options)
-    return sink.getvalue().to_pybytes()
+    return batch, options, write_batches if several else _write_stream
 
 
 def _write_stream(sink: Any, batch: pa.RecordBatch, options: ipc.IpcWriteOptions) -> None:
@@ -191,11 +219,28 @@ def decode_frame(data: bytes | bytearray | memoryview) -> pd.DataFrame:
 
 
 def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
-    source = pa.BufferReader(pa.py_buffer(data))
+    blob = pa.py_buffer(data)
+    source = pa.BufferReader(blob)
     try:
         reader = ipc.open_stream(source)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CorruptDataError(f"frame blob is not an Arrow IPC stream: {exc}") from exc
+    plan = plan_for(reader)
+    plan.blob = (blob.address, blob.address + blob.size)
+    if plan.batch_rows is not None:
+        frame = read_batches(reader, plan, check_batch)
+        _check_end(data, source, "more record batches than its rows need")
+        return frame
+    try:
+        batch = reader.read_next_batch()
+    except StopIteration:
+        raise CorruptDataError("frame blob holds no record batch") from None
+    _check_end(data, source)
+    return build_one(plan, batch)
+
+
+def plan_for(reader: ipc.RecordBatchStreamReader) -> Plan:
+    """The decoding plan of a stream whose schema matches its manifest."""
     plan = Plan.from_manifest(_read_manifest(reader.schema))
     expected = plan.expected_schema()
     schema = reader.schema
@@ -206,27 +251,32 @@ def _decode(data: bytes | bytearray | memoryview) -> pd.DataFrame:
             "frame blob's Arrow fields do not match its manifest: expected "
             f"{_describe_schema(expected)}, found {_describe_schema(schema)}"
         )
-    try:
-        batch = reader.read_next_batch()
-    except StopIteration:
-        raise CorruptDataError("frame blob holds no record batch") from None
-    # Exactly the end-of-stream marker must follow the one batch: anything
-    # else is a second batch, trailing bytes, or a blob cut short (a stream
-    # without its marker would otherwise read as complete).
-    if bytes(memoryview(data)[source.tell() :]) != _END_OF_STREAM:
-        raise CorruptDataError(
-            "frame blob does not end right after its record batch (it is truncated, holds "
-            "more than one record batch, or has trailing bytes)"
-        )
+    return plan
+
+
+def build_one(plan: Plan, batch: pa.RecordBatch) -> pd.DataFrame:
+    """A version 1 frame from its one record batch."""
     if batch.num_columns and batch.num_rows != plan.rows:
         raise CorruptDataError(
             f"frame blob holds {batch.num_rows} rows but its manifest says {plan.rows}"
         )
-    _check_batch(batch)
+    check_batch(batch)
     return plan.build(batch)
 
 
-def _check_batch(batch: pa.RecordBatch) -> None:
+def _check_end(data: bytes | bytearray | memoryview, source: pa.BufferReader,
+               batches: str = "more than one record batch") -> None:
+    # Exactly the end-of-stream marker must follow the last batch: anything
+    # else is one batch too many, trailing bytes, or a blob cut short (a
+    # stream without its marker would otherwise read as complete).
+    if bytes(memoryview(data)[source.tell() :]) != END_OF_STREAM:
+        raise CorruptDataError(
+            f"frame blob does not end right after its record batch (it is truncated, holds "
+            f"{batches}, or has trailing bytes)"
+        )
+
+
+def check_batch(batch: pa.RecordBatch) -> None:
     """Check what Arrow trusts blindly, before any buffer is read.
 
     Structural validation covers buffer sizes; string offsets and UTF-8 are
@@ -308,6 +358,6 @@ def _read_manifest(schema: pa.Schema) -> dict[str, Any]:
             "petsard-status"
         )
     manifest = strict_loads(raw, what="frame manifest", error=CorruptDataError)
-    check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION}, what="frame manifest",
-                   error=CorruptDataError)
+    check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION, FRAME_VERSION_BATCHED},
+                   what="frame manifest", error=CorruptDataError)
     return manifest

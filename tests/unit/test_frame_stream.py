@@ -1,0 +1,80 @@
+"""Frames written to and read from files batch by batch, hashed as they pass."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas import testing as tm
+
+from petsard_status.errors import CorruptDataError, SerializationError
+from petsard_status.formats import encode_frame, hash_bytes, read_frame, write_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+
+import frames_v1  # deterministic frames shared with the version 1 fixtures
+
+
+def _long() -> pd.DataFrame:
+    n = 200_000
+    return pd.DataFrame({"i": np.arange(n), "s": pd.Series([f"v{i % 97}" for i in range(n)],
+                                                           dtype="str"),
+                         "c": pd.Categorical(np.arange(n) % 3)})
+
+
+FRAMES = {"mixed": frames_v1.mixed, "indexed": frames_v1.indexed, "long": _long}
+
+
+@pytest.mark.parametrize("name", FRAMES)
+@pytest.mark.parametrize("compression", [None, "zstd"])
+def test_written_files_hold_encode_frames_bytes(tmp_path: Path, name: str,
+                                                compression: str | None) -> None:
+    df = FRAMES[name]()
+    path = tmp_path / "frame.arrows"
+    with path.open("wb") as handle:
+        digest, size = write_frame(df, handle, compression=compression)  # type: ignore[arg-type]
+    expected = encode_frame(df, compression=compression)  # type: ignore[arg-type]
+    assert path.read_bytes() == expected
+    assert (digest, size) == (hash_bytes(expected), len(expected))
+    with path.open("rb") as handle:
+        out = read_frame(handle, digest=digest)
+    tm.assert_frame_equal(out, df, check_exact=True)
+
+
+def test_a_file_that_does_not_match_its_hash_is_refused() -> None:
+    blob = bytearray(encode_frame(frames_v1.mixed()))
+    digest = hash_bytes(bytes(blob))
+    # A changed float value: still a valid frame, but not the one stored.
+    position = bytes(blob).rindex(np.float64(frames_v1.mixed()["score"].iloc[1]).tobytes())
+    blob[position] ^= 0x01
+    with pytest.raises(CorruptDataError, match="content hash"):
+        read_frame(io.BytesIO(bytes(blob)), digest=digest)
+    # Without an expected hash it decodes to the changed frame: the hash is what protects.
+    changed = read_frame(io.BytesIO(bytes(blob)))["score"].iloc[1]
+    assert changed != frames_v1.mixed()["score"].iloc[1]
+
+
+@pytest.mark.parametrize("cut", [1, 8, 100, 5000])
+def test_truncated_or_extended_files_are_corrupt_data(cut: int) -> None:
+    blob = encode_frame(_long())
+    with pytest.raises(CorruptDataError):
+        read_frame(io.BytesIO(blob[:-cut]))
+    with pytest.raises(CorruptDataError, match="after its end-of-stream"):
+        read_frame(io.BytesIO(blob + b"\x00" * cut))
+
+
+def test_garbage_is_corrupt_data() -> None:
+    for data in (b"", b"\x00" * 64, b"PAR1" + b"\xff" * 100):
+        with pytest.raises(CorruptDataError):
+            read_frame(io.BytesIO(data))
+
+
+def test_unstorable_frames_write_nothing() -> None:
+    sink = io.BytesIO()
+    with pytest.raises(SerializationError):
+        write_frame(pd.DataFrame({"o": [object()]}), sink)
+    assert sink.getvalue() == b""
