@@ -29,9 +29,13 @@ class History(Sequence[T], Generic[T]):
     """A sequence over ``count()`` records; ``fetch(offset, limit)`` reads a page of them."""
 
     def __init__(self, count: Callable[[], int],
-                 fetch: Callable[[int, int], list[T]]) -> None:
+                 fetch: Callable[[int, int], list[T]],
+                 scan: Callable[[Any, int], tuple[list[T], Any]] | None = None) -> None:
         self._count = count
         self._fetch = fetch
+        # scan(after, limit) -> (page, key of its last row): iteration reads on from the
+        # last row it saw instead of skipping over every row before it.
+        self._scan = scan
         self._len: int | None = None
 
     def __len__(self) -> int:
@@ -57,6 +61,13 @@ class History(Sequence[T], Generic[T]):
         return self._fetch(position, 1)[0]
 
     def __iter__(self) -> Iterator[T]:
+        if self._scan is not None:
+            after: Any = None
+            while True:
+                page, after = self._scan(after, PAGE)
+                yield from page
+                if len(page) < PAGE:
+                    return
         offset = 0
         while True:
             page = self._fetch(offset, PAGE)
@@ -109,33 +120,36 @@ def change_record(store: Store, row: ChangeRow) -> LazyChange:
 
 
 def snapshots(repo: RunRepository, module: str | None) -> History[LazySnapshot]:
+    def scan(after: int | None, limit: int) -> tuple[list[LazySnapshot], int | None]:
+        rows = repo.snapshot_page(module, 0, limit, after_seq=after)
+        return [snapshot_record(repo.store, r) for r in rows], rows[-1].seq if rows else after
+
     return History(
         lambda: repo.count("snapshots", module),
         lambda offset, limit: [snapshot_record(repo.store, row) for row in
                                repo.snapshot_page(module, offset, limit)],
+        scan,
     )
 
 
 def changes(repo: RunRepository, module: str | None) -> History[LazyChange]:
+    def scan(after: int | None, limit: int) -> tuple[list[LazyChange], int | None]:
+        rows = repo.change_page(module, 0, limit, after_seq=after)
+        return [change_record(repo.store, r) for r in rows], rows[-1].seq if rows else after
+
     return History(
         lambda: repo.count("changes", module),
         lambda offset, limit: [change_record(repo.store, row) for row in
                                repo.change_page(module, offset, limit)],
+        scan,
     )
 
 
 def metadata_evolution(repo: RunRepository, module: str) -> History[SchemaMetadata]:
-    hashes: list[str] = []
-
-    def load() -> list[str]:
-        if not hashes:
-            hashes.extend(repo.evolution_hashes(module))
-        return hashes
-
     return History(
-        lambda: len(load()),
+        lambda: repo.evolution_count(module),
         lambda offset, limit: [native(repo.store.load_schema(h))
-                               for h in load()[offset: offset + limit]],
+                               for h in repo.evolution_page(module, offset, limit)],
     )
 
 

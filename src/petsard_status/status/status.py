@@ -146,7 +146,7 @@ class Status:
         the_store, owned = _store_of(store)
         try:
             repo = RunRepository.open(the_store, run)
-            config = Config(the_store.run_config(repo.row()))
+            config = Config(the_store.run_config(repo.opened_row))
             state = RunState.from_json(repo.head_json)
             counters = repo.counters()
         except BaseException:

@@ -155,13 +155,17 @@ class RunRepository:
         self._head = head_json
         self.wrote = False
         """True once this repository has written anything: it is then the run's writer."""
+        self.opened_row: Any = None
+        """The run's row as :meth:`open` read it (None for a run created here)."""
 
     # --- finding and creating runs ---------------------------------------------------
 
     @classmethod
     def open(cls, store: Store, name: str) -> RunRepository:
         row = store.run_row(name)
-        return cls(store, row.id, row.name, row.head_json)
+        repo = cls(store, row.id, row.name, row.head_json)
+        repo.opened_row = row
+        return repo
 
     @classmethod
     def create(cls, store: Store, name: str, config: dict[str, Any], head_json: str,
@@ -380,15 +384,11 @@ class RunRepository:
         """The last sequence number of each kind of record."""
         tables = {"snapshot": m.snapshots, "change": m.changes, "timing": m.timings,
                   "restore": m.restores}
-
-        def work(conn: Connection) -> dict[str, int]:
-            return {
-                name: int(conn.execute(select(func.max(t.c.seq))
-                                       .where(t.c.run_id == self.id)).scalar() or 0)
-                for name, t in tables.items()
-            }
-
-        return self.store.read(work)
+        # One statement, four index lookups: opening a run costs one round trip here.
+        query = select(*(select(func.max(t.c.seq)).where(t.c.run_id == self.id)
+                         .scalar_subquery() for t in tables.values()))
+        row = self.store.read(lambda conn: conn.execute(query).one())
+        return {name: int(value or 0) for name, value in zip(tables, row)}
 
     def count(self, table: str, module: str | None = None) -> int:
         t = {"snapshots": m.snapshots, "changes": m.changes, "timings": m.timings}[table]
@@ -398,11 +398,15 @@ class RunRepository:
         return int(self.store.read(lambda conn: conn.execute(query).scalar()) or 0)
 
     def snapshot_page(self, module: str | None = None, offset: int = 0,
-                      limit: int | None = None, newest_first: bool = False) -> list[SnapshotRow]:
+                      limit: int | None = None, newest_first: bool = False,
+                      after_seq: int | None = None) -> list[SnapshotRow]:
+        """A page of snapshots; ``after_seq`` reads on from a row (no rows skipped over)."""
         s = m.snapshots.c
         query = select(*_SNAPSHOT_COLUMNS).where(s.run_id == self.id)
         if module is not None:
             query = query.where(s.module == module)
+        if after_seq is not None:
+            query = query.where(s.seq > after_seq)
         query = query.order_by(s.seq.desc() if newest_first else s.seq)
         query = query.offset(offset).limit(limit) if limit is not None else query.offset(offset)
         return self.store.read(
@@ -442,25 +446,35 @@ class RunRepository:
         return done
 
     def change_page(self, module: str | None = None, offset: int = 0,
-                    limit: int | None = None) -> list[ChangeRow]:
+                    limit: int | None = None, after_seq: int | None = None) -> list[ChangeRow]:
         c = m.changes.c
         query = select(m.changes).where(c.run_id == self.id)
         if module is not None:
             query = query.where(c.module == module)
+        if after_seq is not None:
+            query = query.where(c.seq > after_seq)
         query = query.order_by(c.seq).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         return self.store.read(lambda conn: [_change(row) for row in conn.execute(query)])
 
-    def evolution_hashes(self, module: str) -> list[str]:
-        """Each distinct schema the module had, once, in the order it first appeared."""
+    def _evolution(self, module: str) -> Any:
         c = m.changes.c
-        query = (select(c.after_schema)
-                 .where(c.run_id == self.id, c.module == module, c.target_type == "schema",
-                        c.after_schema.is_not(None))
-                 .order_by(c.seq))
-        return list(dict.fromkeys(
-            r[0] for r in self.store.read(lambda conn: conn.execute(query).all())))
+        return (select(c.after_schema)
+                .where(c.run_id == self.id, c.module == module, c.target_type == "schema",
+                       c.after_schema.is_not(None))
+                .group_by(c.after_schema))
+
+    def evolution_count(self, module: str) -> int:
+        """How many distinct schemas the module had."""
+        query = select(func.count()).select_from(self._evolution(module).subquery())
+        return int(self.store.read(lambda conn: conn.execute(query).scalar()) or 0)
+
+    def evolution_page(self, module: str, offset: int, limit: int) -> list[str]:
+        """Distinct schemas of the module, in the order they first appeared: one page."""
+        first = func.min(m.changes.c.seq)
+        query = self._evolution(module).order_by(first).offset(offset).limit(limit)
+        return [r[0] for r in self.store.read(lambda conn: conn.execute(query).all())]
 
     def timing_rows(self, module: str | None = None) -> list[TimingRow]:
         t = m.timings.c
