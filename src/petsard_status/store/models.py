@@ -114,6 +114,8 @@ class Change(Base):
         Index("ix_changes_run_module_seq", "run_id", "module", "seq"),
         Index("ix_changes_change_id", "change_id"),
         Index("ix_changes_run_type_target", "run_id", "change_type", "target_type"),
+        Index("ix_changes_run_module_target_schema", "run_id", "module", "target_type",
+              "after_schema", "seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
