@@ -53,6 +53,7 @@ class LogicalType(Enum):
 
 def normalize_value(value: Any) -> Any:
     """Turn numpy/pandas scalars and containers into plain, canonical Python values."""
+    # Long on purpose: one flat case per kind of value, in the order they are tested.
     if value is None or isinstance(value, (bool, Enum, Decimal)):
         return value
     if isinstance(value, (str, bytes)):

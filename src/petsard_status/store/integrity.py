@@ -158,6 +158,43 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
         elif hash_bytes(bytes(data)) != digest:
             problems.append(f"blob {digest}: its data do not match its hash")
 
+    problems.extend(_state_problems(conn, names, schema_hashes, kinds))
+
+    snapshot_keys = set(conn.execute(select(m.snapshots.c.run_id,
+                                            m.snapshots.c.snapshot_id)).all())
+    for run_id, seq, snapshot_id in conn.execute(
+            select(m.restores.c.run_id, m.restores.c.seq, m.restores.c.snapshot_id)):
+        if (run_id, snapshot_id) not in snapshot_keys:
+            problems.append(f"{where('restore', run_id, seq)}: snapshot {snapshot_id} is not "
+                            "in the run")
+
+    tables = set(inspect(conn).get_table_names())
+    materialized = 0
+    if "materialized" in tables:
+        for (table_name,) in conn.execute(select(m.materialized.c.table_name)):
+            materialized += 1
+            if table_name not in tables:
+                problems.append(f"materialized table {table_name} is recorded but missing; "
+                                "run `petsard-status materialize` again")
+
+    def count(table: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+    counts = {"runs": len(names), "snapshots": count(m.snapshots), "changes": count(m.changes),
+              "timings": count(m.timings), "restores": count(m.restores),
+              "schemas": len(schema_hashes), "fields": len(field_hashes), "blobs": len(kinds),
+              "materialized": materialized}
+    return counts, problems
+
+
+def _state_problems(conn: Connection, names: dict[int, str], schema_hashes: set[str],
+                    kinds: dict[str, str]) -> list[str]:
+    """What every run head and snapshot state refers to must be stored."""
+    problems: list[str] = []
+
+    def where(table: str, run_id: int, seq: int) -> str:
+        return f"run {names.get(run_id, run_id)!r} {table} #{seq}"
+
     states: list[tuple[str, str]] = [
         (f"run {name!r} head", head) for name, head in
         conn.execute(select(m.runs.c.name, m.runs.c.head_json)).all()
@@ -187,31 +224,7 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
                 trees_checked[digest] = _tree_problems(conn, digest, kinds)
             problems.extend(f"{label}: {p}" for p in trees_checked[digest])
 
-    snapshot_keys = set(conn.execute(select(m.snapshots.c.run_id,
-                                            m.snapshots.c.snapshot_id)).all())
-    for run_id, seq, snapshot_id in conn.execute(
-            select(m.restores.c.run_id, m.restores.c.seq, m.restores.c.snapshot_id)):
-        if (run_id, snapshot_id) not in snapshot_keys:
-            problems.append(f"{where('restore', run_id, seq)}: snapshot {snapshot_id} is not "
-                            "in the run")
-
-    tables = set(inspect(conn).get_table_names())
-    materialized = 0
-    if "materialized" in tables:
-        for (table_name,) in conn.execute(select(m.materialized.c.table_name)):
-            materialized += 1
-            if table_name not in tables:
-                problems.append(f"materialized table {table_name} is recorded but missing; "
-                                "run `petsard-status materialize` again")
-
-    def count(table: Any) -> int:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-
-    counts = {"runs": len(names), "snapshots": count(m.snapshots), "changes": count(m.changes),
-              "timings": count(m.timings), "restores": count(m.restores),
-              "schemas": len(schema_hashes), "fields": len(field_hashes), "blobs": len(kinds),
-              "materialized": materialized}
-    return counts, problems
+    return problems
 
 
 def _tree_problems(conn: Connection, digest: str, kinds: dict[str, str]) -> list[str]:

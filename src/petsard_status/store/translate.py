@@ -92,6 +92,7 @@ def _sqlstate_error(exc: BaseException, where: str, message: str) -> StoreError 
 
 def translate(exc: BaseException, engine: Engine) -> StoreError:
     """The package error for a database exception (the original is kept as its cause)."""
+    # Long on purpose: one case per kind of failure, each with the message it deserves.
     where = describe(engine)
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     lowered = message.lower()
