@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from petsard_status import formats as codec
+from petsard_status._text import duration as seconds
 from petsard_status.cli.common import (
     field_table,
     find_snapshot,
@@ -28,7 +29,6 @@ from petsard_status.cli.tables import (
     echo_json_stream,
     echo_pairs,
     echo_table,
-    seconds,
 )
 from petsard_status.errors import ConfigError, SnapshotError
 from petsard_status.metadata.diff import FIELD_ATTRIBUTES, diff

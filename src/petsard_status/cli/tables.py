@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from petsard_status import _text
+
 MAX_CELL = 32
 
 
@@ -63,53 +65,6 @@ def echo_json_stream(head: dict[str, Any], key: str, rows: Iterable[Any]) -> Non
     click.echo("\n]}")
 
 
-def when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-
-def seconds(value: float | None) -> str:
-    """A duration for people: ``0.054s``, ``12.3s``, ``2m 05s``, ``1h 02m``."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if value < 1:
-        return f"{value:.3f}s"
-    if value < 60:
-        return f"{value:.1f}s"
-    minutes, secs = divmod(round(value), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def cell(value: Any, limit: int = MAX_CELL) -> str:
-    """One table cell: short floats, yes/no, empty for missing, long text cut with '…'."""
-    if value is None:
-        text = ""
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    elif isinstance(value, float):
-        text = "" if math.isnan(value) else f"{value:.6g}"
-    elif isinstance(value, dt.datetime):
-        text = when(value)
-    elif isinstance(value, enum.Enum):
-        text = str(value.value)
-    elif isinstance(value, list | tuple):
-        text = ", ".join(cell(v, limit) for v in value)
-    else:
-        item = getattr(value, "item", None)
-        if callable(item) and not isinstance(value, str):
-            try:
-                return cell(item(), limit)
-            except (TypeError, ValueError):
-                pass
-        text = str(value)
-    text = text.replace("\n", " ")
-    if limit and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
 def render(headers: Sequence[str], rows: Iterable[Sequence[Any]],
            right: Iterable[int] = (), cut: Iterable[int] = ()) -> list[str]:
     """Lines of an aligned table.
@@ -154,3 +109,8 @@ def echo_pairs(pairs: Iterable[tuple[str, Any]]) -> None:
     width = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
         click.echo(f"{key.ljust(width)}  {cell(value, limit=0)}".rstrip())
+
+
+def cell(value: Any, limit: int = MAX_CELL) -> str:
+    """One table cell: short floats, yes/no, empty for missing, long text cut with '…'."""
+    return _text.cell(value, limit)
