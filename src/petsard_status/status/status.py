@@ -5,6 +5,10 @@ decides how it is written.  A put is planned without the database
 (``status/plan.py``), committed in one transaction, then applied to the live
 object, which keeps only references and small caches: history is read from
 the database when asked for.
+
+The module is longer than our others because it is the whole of the seed's API
+(and PETsARD's attributes) in one class; each method is short and hands the
+work to ``plan.py``, ``history.py``, ``timing.py`` or the run repository.
 """
 
 from __future__ import annotations
