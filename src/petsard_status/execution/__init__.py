@@ -1,6 +1,11 @@
 """Running pipelines: the executor and resume."""
 
-from petsard_status.execution.executor import Executor, RunInterrupted, StepEvent
+from petsard_status.execution.executor import (
+    Executor,
+    RunInterrupted,
+    StepEvent,
+    terminate_as_interrupt,
+)
 from petsard_status.execution.outputs import run_output_dir
 from petsard_status.execution.validate import Problem, check_config, config_problems
 
@@ -12,4 +17,5 @@ __all__ = [
     "check_config",
     "config_problems",
     "run_output_dir",
+    "terminate_as_interrupt",
 ]

@@ -267,7 +267,7 @@ class Executor:
         self.progress(StepEvent("start", None, finished, total, 0.0))
         current: FlowStep | None = None
         try:
-            with _terminate_as_interrupt():
+            with terminate_as_interrupt():
                 for step in flow:
                     if step.key in done:
                         continue
@@ -369,7 +369,7 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM and SIGHUP (a closed terminal) like Ctrl-C while a run is in progress."""
     def handler(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -14,13 +14,11 @@ gets it by re-running that producer from its stored input.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
-import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from importlib import metadata as distribution
 from pathlib import Path
@@ -34,7 +32,7 @@ import yaml
 from petsard_status import LiveObjectUnavailableError, Status
 from petsard_status.config import FlowStep
 from petsard_status.errors import ConfigError, ExecutionError
-from petsard_status.execution import RunInterrupted, StepEvent
+from petsard_status.execution import RunInterrupted, StepEvent, terminate_as_interrupt
 
 __all__ = ["Executor", "petsard_version"]
 
@@ -215,7 +213,7 @@ class Executor(petsard.executor.Executor):
         self.progress(StepEvent("start", None, min(len(done), total), total, 0.0))
         path: dict[str, str] = {}
         try:
-            with _terminate_as_interrupt():
+            with terminate_as_interrupt():
                 while self.config.config.qsize() > 0:
                     ops = self.config.config.get()
                     module = self.config.module_flow.get()
@@ -326,20 +324,3 @@ def _live_object_missing(exc: BaseException) -> LiveObjectUnavailableError | Non
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while a run is in progress (main thread only)."""
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
