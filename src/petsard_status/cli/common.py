@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
+
 from petsard_status.errors import SnapshotError, StoreConnectionError
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status import ExecutionSnapshot, Status
@@ -153,3 +155,20 @@ def field_table(schema: SchemaMetadata) -> list[dict[str, Any]]:
             "max_value": stats.max_value if stats else None,
         })
     return rows
+
+
+def echo_run_summary(executor: Any, paths: int, outputs: Path | None = None) -> None:
+    """What `run` and `resume` print at the end, whichever modules ran the steps."""
+    status = executor.status
+    summary = status.get_status_summary()
+    db = status.store.location
+    click.echo("")
+    click.echo(f"run       {executor.run_name} ({summary['state']})")
+    click.echo(f"database  {db}")
+    click.echo(f"snapshots {summary['total_snapshots']}, changes {summary['total_changes']}")
+    if outputs is not None:
+        click.echo(f"outputs   {outputs}")
+    click.echo(f"results   {paths} flow path(s)")
+    if executor.reruns:
+        click.echo(f"re-ran for live objects: {', '.join(executor.reruns)}")
+    click.echo("inspect   petsard-status snapshots " + executor.run_name + f" --db {db}")

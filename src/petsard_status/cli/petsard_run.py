@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from petsard_status.cli.common import echo_run_summary
 from petsard_status.execution import RunInterrupted
 
 MODULES = "petsard"
@@ -73,18 +74,4 @@ def _execute(executor: Any, progress: Any) -> None:
                        f"{executor.run_name}", err=True)
             sys.exit(1)
         progress.close()
-        _closing(executor)
-
-
-def _closing(executor: Any) -> None:
-    status = executor.status
-    summary = status.get_status_summary()
-    db = status.store.location
-    click.echo("")
-    click.echo(f"run       {executor.run_name} ({summary['state']})")
-    click.echo(f"database  {db}")
-    click.echo(f"snapshots {summary['total_snapshots']}, changes {summary['total_changes']}")
-    click.echo(f"results   {len(executor.get_result())} flow path(s)")
-    if executor.reruns:
-        click.echo(f"re-ran for live objects: {', '.join(executor.reruns)}")
-    click.echo("inspect   petsard-status snapshots " + executor.run_name + f" --db {db}")
+        echo_run_summary(executor, len(executor.get_result()))

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 
 from petsard_status.cli import petsard_run
+from petsard_status.cli.common import echo_run_summary
 from petsard_status.cli.failures import report_failure, resume_hint
 from petsard_status.cli.options import db_option, user_errors
 from petsard_status.errors import RunExistsError
@@ -88,21 +89,6 @@ def _progress(plain: bool) -> Any:
     return _RichProgress() if sys.stdout.isatty() and not plain else _PlainProgress()
 
 
-def _closing(executor: Executor, results: dict[str, Any]) -> None:
-    status = executor.status
-    summary = status.get_status_summary()
-    db = status.store.location
-    click.echo("")
-    click.echo(f"run       {executor.run_name} ({summary['state']})")
-    click.echo(f"database  {db}")
-    click.echo(f"snapshots {summary['total_snapshots']}, changes {summary['total_changes']}")
-    click.echo(f"outputs   {executor.output_dir}")
-    click.echo(f"results   {len(results)} flow path(s)")
-    if executor.reruns:
-        click.echo(f"re-ran for live objects: {', '.join(executor.reruns)}")
-    click.echo("inspect   petsard-status snapshots " + executor.run_name + f" --db {db}")
-
-
 def _execute(executor: Executor, progress: Any, db: str | None, show_traceback: bool) -> None:
     with executor:
         try:
@@ -119,7 +105,7 @@ def _execute(executor: Executor, progress: Any, db: str | None, show_traceback: 
                            db, show_traceback)
             sys.exit(1)
         progress.close()
-        _closing(executor, results)
+        echo_run_summary(executor, len(results), executor.output_dir)
 
 
 @click.command("run")
