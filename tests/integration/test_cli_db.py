@@ -201,6 +201,16 @@ def test_check_finds_a_dropped_materialized_table(damaged: Path) -> None:
     assert f"materialized table {table} is recorded but missing" in only_problem(damaged)
 
 
+def test_check_finds_an_evolution_that_disagrees_with_the_changes(damaged: Path) -> None:
+    module, digest, seq = query(
+        damaged, "SELECT module, schema_hash, first_seq FROM schema_appearances "
+        "ORDER BY first_seq DESC LIMIT 1")[0]
+    edit(damaged, ("DELETE FROM schema_appearances WHERE schema_hash = ? AND module = ?",
+                   (digest, module)))
+    assert (f"module {module!r}: schema {digest} first appears at change #{seq} but the "
+            "evolution does not list it there") in only_problem(damaged)
+
+
 def test_check_text_output_lists_each_problem(damaged: Path) -> None:
     edit(damaged, ("UPDATE snapshots SET schema_after = ? WHERE seq = 1", ("0" * 32,)))
     result = invoke("db", "check", "--db", str(damaged))

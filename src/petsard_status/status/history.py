@@ -92,13 +92,30 @@ def _optional_schema(store: Store, digest: str | None) -> Callable[[], Any]:
     return lambda: native(store.load_schema(digest)) if digest else None
 
 
+class _SnapshotLoaders:
+    """What a snapshot record decodes on first access, made only when it is touched.
+
+    One small object per record instead of a closure per field keeps a long
+    iteration cheap.
+    """
+
+    __slots__ = ("row", "store")
+
+    def __init__(self, store: Store, row: SnapshotRow) -> None:
+        self.store, self.row = store, row
+
+    def pop(self, name: str) -> Callable[[], Any]:
+        if name == "execution_context":
+            return lambda: formats.loads_value(self.row.context_json)
+        digest = self.row.schema_before if name == "metadata_before" else self.row.schema_after
+        return _optional_schema(self.store, digest)
+
+
 def snapshot_record(store: Store, row: SnapshotRow) -> LazySnapshot:
     return LazySnapshot(
         {"snapshot_id": row.snapshot_id, "module_name": row.module,
          "experiment_name": row.experiment, "timestamp": row.timestamp},
-        {"metadata_before": _optional_schema(store, row.schema_before),
-         "metadata_after": _optional_schema(store, row.schema_after),
-         "execution_context": lambda: formats.loads_value(row.context_json)},
+        _SnapshotLoaders(store, row),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 from petsard_status.metadata.types import SchemaMetadata
 
@@ -84,6 +84,12 @@ class TimingRecord:
         )
 
 
+class Loaders(Protocol):
+    """Gives, once per field name, the function that decodes that field."""
+
+    def pop(self, name: str, /) -> Callable[[], Any]: ...
+
+
 class _Deferred:
     """A record field whose value is computed from the store on first access."""
 
@@ -103,8 +109,7 @@ def _same_fields(a: Any, b: Any) -> bool:
     return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a))
 
 
-def _init_lazy(record: Any, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]
-               ) -> None:
+def _init_lazy(record: Any, values: dict[str, Any], loaders: Loaders) -> None:
     record.__dict__.update(values)
     record.__dict__["_loaders"] = loaders
 
@@ -116,7 +121,7 @@ class LazySnapshot(ExecutionSnapshot):
     metadata_after = _Deferred()
     execution_context = _Deferred()
 
-    def __init__(self, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
+    def __init__(self, values: dict[str, Any], loaders: Loaders) -> None:
         _init_lazy(self, values, loaders)
 
     def __eq__(self, other: object) -> bool:
@@ -133,7 +138,7 @@ class LazyChange(MetadataChange):
     before_state = _Deferred()
     after_state = _Deferred()
 
-    def __init__(self, values: dict[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
+    def __init__(self, values: dict[str, Any], loaders: Loaders) -> None:
         _init_lazy(self, values, loaders)
 
     def __eq__(self, other: object) -> bool:

@@ -9,7 +9,9 @@ PostgreSQL connections get a lock timeout, a (generous) statement timeout and
 an idle-in-transaction timeout, so that one client that died or stalled inside
 a transaction cannot make every other writer (or ``materialize``'s
 ``DROP TABLE``) wait for as long as the server keeps it.  Settings the URL's
-``options`` already give win.
+``options`` already give win.  A pooled connection is pinged only when it has
+sat idle for :data:`PING_AFTER_IDLE_S`: a connection used a moment ago is
+alive, and pinging it before every put would cost one more round trip each.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 
 from petsard_status.errors import NotAStoreError, StoreConnectionError
 
@@ -40,6 +42,7 @@ PG_TIMEOUTS = {
     "statement_timeout": "15min",
     "idle_in_transaction_session_timeout": "60s",
 }
+PING_AFTER_IDLE_S = 10.0
 
 
 def default_store() -> str:
@@ -197,7 +200,7 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
     if url.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {**pg_connect_args(url), **kwargs.get("connect_args", {})}
     try:
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
     except NoSuchModuleError as exc:
         raise StoreConnectionError(
             f"no SQLAlchemy dialect for {url.drivername!r}; check the URL's scheme"
@@ -207,6 +210,35 @@ def make_engine(url: URL, **kwargs: Any) -> Engine:
             f"the database driver for {url.drivername!r} is not installed ({exc.name}); "
             "for PostgreSQL run: pip install 'petsard-status[postgres]'"
         ) from exc
+    ping_after_idle(engine)
+    return engine
+
+
+def _note_checkin(dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    idle_since = record.info.pop("idle_since", None)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_conn.rollback()
+    except Exception as exc:  # whatever the driver raises for a dead connection
+        # The pool discards this connection and checks out a fresh one.
+        raise DisconnectionError(f"pooled connection no longer answers: {exc}") from exc
+
+
+def ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it has been idle for a while."""
+    if not event.contains(engine, "checkout", _ping_if_idle):
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
 
 
 def pg_connect_args(url: URL) -> dict[str, str]:

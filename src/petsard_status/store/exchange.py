@@ -31,6 +31,7 @@ from petsard_status.formats import (
     tree_frame_refs,
     validate_export,
 )
+from petsard_status.store import appearances
 from petsard_status.store import models as m
 from petsard_status.store.runs import inserted_id
 from petsard_status.store.store import DocumentWriter, Store
@@ -154,6 +155,8 @@ def import_run(store: Store, doc: Mapping[str, Any], name: str | None = None) ->
                             (m.timings, plan["timings"]), (m.restores, plan["restores"])):
             if rows:
                 conn.execute(insert(table), [{**row, "run_id": run_id} for row in rows])
+        appearances.record_appearances(conn, run_id, sorted(plan["changes"],
+                                                            key=lambda c: c["seq"]))
 
     try:
         store.write_documents(work)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from petsard_status import formats as codec
 from petsard_status.errors import CorruptDataError, NotAStoreError, PetsardStatusError
 from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
+from petsard_status.store import appearances
 from petsard_status.store import models as m
 from petsard_status.store.audit import column_problems
 from petsard_status.store.engine import make_engine, resolve_url
@@ -177,6 +178,9 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
                 problems.append(f"materialized table {table_name} is recorded but missing; "
                                 "run `petsard-status materialize` again")
 
+    if "schema_appearances" in tables:
+        problems.extend(_appearance_problems(conn, names))
+
     def count(table: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
@@ -185,6 +189,18 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
               "schemas": len(schema_hashes), "fields": len(field_hashes), "blobs": len(kinds),
               "materialized": materialized}
     return counts, problems
+
+
+def _appearance_problems(conn: Connection, names: dict[int, str]) -> list[str]:
+    """The evolution's table must say what the schema change records say."""
+    derived = appearances.derived_appearances(conn)
+    stored = appearances.stored_appearances(conn)
+    return [f"run {names.get(run_id, run_id)!r} module {module!r}: schema {digest} first "
+            f"appears at change #{seq} but the evolution {verb}; "
+            "export the run and import it again to rebuild it"
+            for verb, rows in (("does not list it there", derived - stored),
+                               ("lists it there", stored - derived))
+            for run_id, module, digest, seq in sorted(rows)][:20]
 
 
 def _state_problems(conn: Connection, names: dict[int, str], schema_hashes: set[str],

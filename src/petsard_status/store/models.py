@@ -114,8 +114,6 @@ class Change(Base):
         Index("ix_changes_run_module_seq", "run_id", "module", "seq"),
         Index("ix_changes_change_id", "change_id"),
         Index("ix_changes_run_type_target", "run_id", "change_type", "target_type"),
-        Index("ix_changes_run_module_target_schema", "run_id", "module", "target_type",
-              "after_schema", "seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -135,6 +133,25 @@ class Change(Base):
     before_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
     after_field: Mapped[str | None] = mapped_column(ForeignKey("fields.hash"))
     attributes: Mapped[str | None] = mapped_column(AttributesText("changes.attributes"))
+
+
+class SchemaAppearance(Base):
+    """A distinct schema of a module, with the change record that first showed it.
+
+    Written with that change record; ``get_metadata_evolution`` reads it in
+    ``first_seq`` order instead of grouping every schema change of the module.
+    """
+
+    __tablename__ = "schema_appearances"
+    __table_args__ = (
+        Index("ix_schema_appearances_order", "run_id", "module", "first_seq"),
+    )
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    module: Mapped[str] = mapped_column(String(100), primary_key=True)
+    schema_hash: Mapped[str] = mapped_column(ForeignKey("schemas.hash"), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
 
 
 class Timing(Base):
@@ -175,11 +192,13 @@ fields = cast(Table, FieldDoc.__table__)
 blobs = cast(Table, Blob.__table__)
 snapshots = cast(Table, Snapshot.__table__)
 changes = cast(Table, Change.__table__)
+schema_appearances = cast(Table, SchemaAppearance.__table__)
 timings = cast(Table, Timing.__table__)
 restores = cast(Table, Restore.__table__)
 
-STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes", "timings", "restores",
-                "materialized", "leases", "removed_runs")
+STORE_TABLES = ("runs", "schemas", "fields", "blobs", "snapshots", "changes",
+                "schema_appearances", "timings", "restores", "materialized", "leases",
+                "removed_runs")
 
 
 class Materialized(Base):

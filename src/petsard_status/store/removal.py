@@ -49,7 +49,8 @@ def remove_run(store: Store, name: str) -> Removal:
     def work(conn: Connection) -> Removal:
         snapshots = int(conn.execute(select(func.count()).select_from(m.snapshots)
                                      .where(m.snapshots.c.run_id == row.id)).scalar() or 0)
-        for table in (m.changes, m.snapshots, m.timings, m.restores, m.leases):
+        for table in (m.schema_appearances, m.changes, m.snapshots, m.timings, m.restores,
+                      m.leases):
             conn.execute(delete(table).where(table.c.run_id == row.id))
         conn.execute(delete(m.runs).where(m.runs.c.id == row.id))
         freed = _collect_garbage(conn)

@@ -31,6 +31,7 @@ from petsard_status.errors import (
     StoreConnectionError,
 )
 from petsard_status.metadata.types import FieldMetadata
+from petsard_status.store import appearances
 from petsard_status.store import models as m
 from petsard_status.store.store import DocumentWriter, EncodedSchema, Store
 from petsard_status.store.translate import is_unique_violation
@@ -208,14 +209,19 @@ class RunRepository:
 
         ``landed()`` says, after a connection lost mid-write, whether the write was
         committed all the same (the server commits, the answer never arrives): then
-        it counts as done, and the writer goes on from it.
+        it counts as done, and the writer goes on from it.  If the store answers
+        again and the write is not there, it never committed (a connection the
+        server dropped while it sat in the pool, say), and it is made once more.
         """
         try:
             self.store.write_documents(work)
             self.wrote = True
         except StoreConnectionError:
-            if landed is None or not self._landed(landed):
+            verdict = None if landed is None else self._landed(landed)
+            if verdict is None:
                 raise
+            if not verdict:
+                self._write(work, where)
             self.wrote = True
         except IntegrityError as exc:
             if not is_unique_violation(exc):
@@ -225,11 +231,12 @@ class RunRepository:
                 ) from exc
             raise self._conflict(where) from exc
 
-    def _landed(self, landed: Any) -> bool:
+    def _landed(self, landed: Any) -> bool | None:
+        """Whether the write is stored; None while the store cannot be reached."""
         try:
             return bool(self.store.read(landed))
         except StoreConnectionError:
-            return False  # still unreachable: the caller sees the original error
+            return None
 
     def _head_is(self, head_json: str) -> Any:
         return lambda conn: conn.execute(select(m.runs.c.head_json).where(
@@ -276,6 +283,7 @@ class RunRepository:
             ]
             if rows:
                 conn.execute(insert(m.changes), rows)
+                appearances.record_appearances(conn, self.id, rows)
             self._move_head(conn, put.state_json, put.timestamp, where)
 
         def landed(conn: Connection) -> bool:
@@ -329,8 +337,9 @@ class RunRepository:
                 docs.schema(schema)
             if change is not None:
                 seq, snapshot_seq, module, experiment, entry = change
-                docs.conn.execute(insert(m.changes), [self._change_row(
-                    docs, seq, snapshot_seq, module, experiment, now, entry)])
+                row = self._change_row(docs, seq, snapshot_seq, module, experiment, now, entry)
+                docs.conn.execute(insert(m.changes), [row])
+                appearances.record_appearances(docs.conn, self.id, [row])
             self._move_head(docs.conn, head_json, now, where)
 
         self._write(work, where, self._head_is(head_json))
@@ -458,23 +467,14 @@ class RunRepository:
             query = query.limit(limit)
         return self.store.read(lambda conn: [_change(row) for row in conn.execute(query)])
 
-    def _evolution(self, module: str) -> Any:
-        c = m.changes.c
-        return (select(c.after_schema)
-                .where(c.run_id == self.id, c.module == module, c.target_type == "schema",
-                       c.after_schema.is_not(None))
-                .group_by(c.after_schema))
-
     def evolution_count(self, module: str) -> int:
         """How many distinct schemas the module had."""
-        query = select(func.count()).select_from(self._evolution(module).subquery())
-        return int(self.store.read(lambda conn: conn.execute(query).scalar()) or 0)
+        return self.store.read(lambda conn: appearances.evolution_count(conn, self.id, module))
 
     def evolution_page(self, module: str, offset: int, limit: int) -> list[str]:
         """Distinct schemas of the module, in the order they first appeared: one page."""
-        first = func.min(m.changes.c.seq)
-        query = self._evolution(module).order_by(first).offset(offset).limit(limit)
-        return [r[0] for r in self.store.read(lambda conn: conn.execute(query).all())]
+        return self.store.read(
+            lambda conn: appearances.evolution_page(conn, self.id, module, offset, limit))
 
     def timing_rows(self, module: str | None = None) -> list[TimingRow]:
         t = m.timings.c
