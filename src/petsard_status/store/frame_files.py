@@ -30,7 +30,7 @@ import fcntl
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -210,6 +210,26 @@ class FrameWrites:
 
     def write(self, frame: pd.DataFrame, compression: Compression) -> tuple[str, int]:
         """Stream ``frame`` into ``<hash>.arrows`` durably; its hash and size."""
+        return self._land(lambda handle: _write_durably(frame, handle, compression))
+
+    def write_bytes(self, digest: str, data: bytes) -> None:
+        """An already-encoded frame (from an export, its hash checked) as its file, durably."""
+        target = self.folder.file_for(digest)
+        if _holds(target, len(data)):
+            self._hold(target)
+            return
+
+        def copy(handle: BinaryIO) -> tuple[str, int]:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            return digest, len(data)
+
+        self._land(copy)
+
+    def _land(self, fill: Callable[[BinaryIO], tuple[str, int]]) -> tuple[str, int]:
+        # A partial file first, held and fsynced; it becomes <hash>.arrows by a rename
+        # (or is dropped when that file is there already), then the folder is fsynced.
         folder = self.folder.path
         try:
             folder.mkdir(exist_ok=True)
@@ -221,10 +241,10 @@ class FrameWrites:
             fcntl.flock(fd, fcntl.LOCK_SH)
             self.held.append(fd)
             with os.fdopen(os.dup(fd), "wb") as handle:
-                digest, size = _write_durably(frame, handle, compression)
+                digest, size = fill(handle)
             target = self.folder.file_for(digest)
             if _holds(target, size):
-                partial.unlink()  # the same content is there already: keep that file
+                partial.unlink()
                 self._hold(target)
             else:
                 os.replace(partial, target)
@@ -236,27 +256,6 @@ class FrameWrites:
             partial.unlink(missing_ok=True)
             raise
         return digest, size
-
-    def write_bytes(self, digest: str, data: bytes) -> None:
-        """An already-encoded frame (from an export) as its file, durably."""
-        folder = self.folder.path
-        target = self.folder.file_for(digest)
-        if _holds(target, len(data)):
-            self._hold(target)
-            return
-        try:
-            folder.mkdir(exist_ok=True)
-            fd, temp = tempfile.mkstemp(suffix=PARTIAL, dir=folder)
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            self.held.append(fd)
-            with os.fdopen(os.dup(fd), "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-            _fsync_folder(folder)
-        except OSError as exc:
-            raise _write_error(exc, folder) from exc
 
     def _hold(self, path: Path) -> None:
         try:
