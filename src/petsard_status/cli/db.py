@@ -27,7 +27,7 @@ from petsard_status.store.translate import describe
 
 @click.group("db")
 def db_group() -> None:
-    """The store's schema: upgrade it, show its revision, check it, vacuum it."""
+    """The store's schema: upgrade, show, check or vacuum it."""
 
 
 def _revision_note(revision: str | None) -> str:
