@@ -11,13 +11,14 @@ counts as 1.0), over the frame's ``memory_usage(deep=True)``.  Round trip =
 write seconds + read seconds, each in its own process, after a 100-row round
 trip of the same kind (lazy imports are not what is compared):
 
-- ours: ``Status.put`` of the frame into a fresh store, ``get_result`` after
-  ``Status.open`` in a new process;
-- file: what a content-addressed file beside the database would cost:
-  ``formats.write_frame`` (zstd, as the store compresses large frames) into a
-  temporary file, ``fsync``, renamed to its hash, the folder fsynced, and one
-  durable SQLite commit of a row naming the hash; read back with
-  ``formats.read_frame`` checking the hash as it reads;
+- ours: ``Status.put`` of the frame into a fresh SQLite store, ``get_result``
+  after ``Status.open`` in a new process; the frame is over the store's
+  threshold, so it goes the store's real way: streamed by ``write_frame`` into
+  ``big.db.frames/<hash>.arrows`` (partial file, fsync, rename, folder fsync)
+  before the put's transaction, and read back by ``read_frame`` checking its hash;
+- blob: the same put and read with the threshold out of reach
+  (``frame_file_cells=10**12``), so the frame is one blob in the database, as
+  every frame was before frame files (and as on PostgreSQL);
 - Parquet: ``to_parquet`` (pyarrow, its default snappy) and ``read_parquet``;
 - pickle: ``pickle.dump`` (protocol 5) plus ``fsync`` (the durability of our
   commit), and ``pickle.load``.
@@ -33,7 +34,6 @@ import os
 import pickle
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-STEPS = ("ours", "file", "parquet", "pickle")
+STEPS = ("ours", "blob", "parquet", "pickle")
 
 
 def big_frame(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -104,14 +104,12 @@ def _reset_peak() -> None:
 def _store_frame(step: str, frame: pd.DataFrame, folder: Path, name: str) -> None:
     from workload import ResultOnlyAdapter
 
-    from petsard_status import Status
+    from petsard_status import Status, Store
 
-    if step == "ours":
-        with Status({"Loader": {"load": {"filepath": "big.csv"}}}, store=folder / f"{name}.db",
-                    run="big") as status:
+    if step in ("ours", "blob"):
+        with Store(folder / f"{name}.db", frame_file_cells=_cells(step)) as store, Status(
+                {"Loader": {"load": {"filepath": "big.csv"}}}, store=store, run="big") as status:
             status.put("Loader", "load", ResultOnlyAdapter(frame))
-    elif step == "file":
-        _store_file(frame, folder, name)
     elif step == "parquet":
         frame.to_parquet(folder / f"{name}.parquet")
     else:
@@ -121,47 +119,21 @@ def _store_frame(step: str, frame: pd.DataFrame, folder: Path, name: str) -> Non
             os.fsync(handle.fileno())
 
 
+def _cells(step: str) -> int | None:
+    return 10**12 if step == "blob" else None  # None: the store's default threshold
+
+
 def _load_frame(step: str, folder: Path, name: str) -> pd.DataFrame:
-    from petsard_status import Status
+    from petsard_status import Status, Store
 
-    if step == "ours":
-        with Status.open("big", store=folder / f"{name}.db") as status:
+    if step in ("ours", "blob"):
+        with Store(folder / f"{name}.db", frame_file_cells=_cells(step)) as store, \
+                Status.open("big", store=store) as status:
             return status.get_result("Loader")
-    if step == "file":
-        from petsard_status.formats import read_frame
-
-        digest = (folder / f"{name}.ref").read_text()
-        with (folder / f"{digest}.arrows").open("rb") as handle:
-            return read_frame(handle, digest=digest)
     if step == "parquet":
         return pd.read_parquet(folder / f"{name}.parquet")
     with (folder / f"{name}.pickle").open("rb") as handle:
         return pickle.load(handle)  # our own file, written a moment ago by this benchmark
-
-
-def _store_file(frame: pd.DataFrame, folder: Path, name: str) -> None:
-    from petsard_status.formats import write_frame
-
-    partial = folder / f"{name}.partial"
-    with partial.open("wb") as handle:
-        digest, _ = write_frame(frame, handle, compression="zstd")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, folder / f"{digest}.arrows")
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    conn = sqlite3.connect(folder / f"{name}.refs.db", isolation_level=None)
-    for pragma in ("journal_mode = WAL", "synchronous = FULL"):
-        conn.execute(f"PRAGMA {pragma}")
-    conn.execute("CREATE TABLE IF NOT EXISTS refs (hash TEXT PRIMARY KEY)")
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT OR IGNORE INTO refs (hash) VALUES (?)", (digest,))
-    conn.execute("COMMIT")
-    conn.close()
-    (folder / f"{name}.ref").write_text(digest)
 
 
 def _warm_up(step: str, folder: Path) -> None:
@@ -211,8 +183,11 @@ def _read(step: str, folder: Path, check: bool, rows: int) -> dict[str, Any]:
 
 
 def _clean(folder: Path) -> None:
-    for path in [*folder.glob("big.*"), *folder.glob("*.arrows")]:
-        path.unlink()
+    for path in folder.glob("big.*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _child(role: str, step: str, rows: int, folder: Path, check: bool) -> dict[str, Any]:
@@ -249,7 +224,7 @@ def big_frame_round_trips(rows: int, repeats: int, folder: Path,
             x["read"]["peak_ratio"] for x in runs), 2)
         out[f"big_{step}_exact"] = runs[0]["read"]["exact"]
     out["big_frame_mb"] = round(samples["ours"][0]["write"]["frame_bytes"] / 2**20, 1)
-    for mine, key in (("ours", "big"), ("file", "big_file")):
+    for mine, key in (("ours", "big"), ("blob", "big_blob")):
         if mine in samples:
             out[f"{key}_rt_ratio_parquet"] = round(
                 out[f"big_{mine}_rt_s"] / out["big_parquet_rt_s"], 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,13 @@ import pytest
 from pandas import testing as tm
 
 from petsard_status.errors import CorruptDataError, SerializationError
-from petsard_status.formats import encode_frame, hash_bytes, read_frame, write_frame
+from petsard_status.formats import (
+    decode_frame,
+    encode_frame,
+    hash_bytes,
+    read_frame,
+    write_frame,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 
@@ -78,3 +85,46 @@ def test_unstorable_frames_write_nothing() -> None:
     with pytest.raises(SerializationError):
         write_frame(pd.DataFrame({"o": [object()]}), sink)
     assert sink.getvalue() == b""
+
+
+def test_a_deferred_result_finishes_as_the_same_tree_as_one_encoded_in_memory() -> None:
+    from petsard_status.formats import (
+        decode_result,
+        encode_result,
+        finish_result,
+        frame_compression,
+    )
+
+    big = pd.DataFrame({"a": np.arange(300_000), "b": np.arange(300_000) % 7 == 0})
+    small = pd.DataFrame({"c": ["x", "y"]})
+    value = {"big": big, "small": small, "n": 3, "series": big["a"]}
+    whole = encode_result(value)
+    deferred = encode_result(value, defer=lambda f: f.size > 1000)
+    assert len(deferred.pending) == 2 and deferred.ref != whole.ref
+    written: dict[str, bytes] = {}
+
+    def write(frame: pd.DataFrame, compression: Any) -> tuple[str, int]:
+        sink = io.BytesIO()
+        digest, size = write_frame(frame, sink, compression=compression)
+        written[digest] = sink.getvalue()
+        return digest, size
+
+    done = finish_result(deferred, write)
+    assert done.ref == whole.ref and not done.pending
+    assert set(done.files) == set(written) == {h for h, (k, _) in whole.blobs.items()
+                                                if k == "frame" and h not in done.blobs}
+    digest = hash_bytes(encode_frame(big, compression=frame_compression(big)))
+    assert written[digest] == encode_frame(big, compression=frame_compression(big))
+    back = decode_result(done.blobs[done.ref][1], None, load_frame=lambda h: read_frame(
+        io.BytesIO(written[h]), digest=h) if h in written else decode_frame(done.blobs[h][1]))
+    pd.testing.assert_frame_equal(back["big"], big, check_exact=True)
+    pd.testing.assert_series_equal(back["series"], big["a"], check_exact=True)
+    assert back["n"] == 3
+
+
+def test_a_tree_with_a_pending_frame_is_never_read() -> None:
+    from petsard_status.formats import decode_result, encode_result
+
+    deferred = encode_result(pd.DataFrame({"a": range(10)}), defer=lambda f: True)
+    with pytest.raises(CorruptDataError, match="unknown node 'pending'"):
+        decode_result(deferred.blobs[deferred.ref][1], lambda h: b"")

@@ -1,4 +1,10 @@
-"""``petsard-status db upgrade | current | check``: the store's schema and its health."""
+"""``petsard-status db upgrade | current | check | vacuum``: the store's schema and its health.
+
+A SQLite store's large result frames are files in ``<database>.frames/`` beside
+it; ``upgrade``'s automatic backup copies the database file only (an upgrade
+never changes the frame files), so a copy of a store is the database file
+*and* that folder.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,18 @@ from typing import Any
 
 import click
 
-from petsard_status.cli.common import require_database
+from petsard_status.cli.common import open_store, require_database
 from petsard_status.cli.options import db_option, json_option, user_errors
 from petsard_status.cli.tables import echo_json, echo_pairs
 from petsard_status.store.integrity import check_store, database_engine, store_revision
 from petsard_status.store.migrate import ensure_schema, head_revision, known_revisions
+from petsard_status.store.removal import sweep_frame_files
 from petsard_status.store.translate import describe
 
 
 @click.group("db")
 def db_group() -> None:
-    """The store's schema: upgrade it, show its revision, check it."""
+    """The store's schema: upgrade, show, check or vacuum it."""
 
 
 def _revision_note(revision: str | None) -> str:
@@ -102,3 +109,21 @@ def check_command(db: str | None, as_json: bool) -> None:
             click.echo(f"  {problem}")
     if problems:
         sys.exit(1)
+
+
+@db_group.command("vacuum")
+@db_option
+@user_errors
+def vacuum_command(db: str | None) -> None:
+    """Delete frame files the store no longer names, then give free pages back (SQLite).
+
+    Removes ``*.partial`` files and unreferenced ``<hash>.arrows`` files left in
+    ``<database>.frames/`` by an interrupted write; a file a running put holds is kept.
+    """
+    with open_store(db) as store:
+        removed = sweep_frame_files(store)
+        store.vacuum()
+        click.echo(f"database  {store.location}")
+        click.echo(f"removed   {len(removed)} unreferenced frame file(s)")
+        for path in removed:
+            click.echo(f"  {path}")

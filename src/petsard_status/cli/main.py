@@ -56,7 +56,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
            "Serve a read-only web view of the store's runs (Ctrl-C stops it)."),
     "report": ("ui", "report_command",
                "Write RUN's page as one HTML file that opens offline and can be mailed."),
-    "db": ("db", "db_group", "The store's schema: upgrade it, show its revision, check it."),
+    "db": ("db", "db_group", "The store's schema: upgrade, show, check or vacuum it."),
 }
 
 

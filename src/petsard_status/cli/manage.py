@@ -38,8 +38,10 @@ def rm_command(runs: tuple[str, ...], yes: bool, db: str | None) -> None:
         before = _file_size(store.url)
         for name in runs:
             removal = remove_run(store, name)
+            files = (f"; {removal.files_removed} frame files deleted"
+                     if removal.files_removed else "")
             click.echo(f"removed run {removal.run} ({removal.snapshots} snapshots; "
-                       f"{removal.documents_freed} documents no other run used)")
+                       f"{removal.documents_freed} documents no other run used{files})")
         after = _file_size(store.url)
         if before is not None and after is not None:
             click.echo(f"database  {store.location}: {before:,} -> {after:,} bytes")

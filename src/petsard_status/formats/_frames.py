@@ -96,6 +96,7 @@ __all__ = [
     "Compression",
     "decode_frame",
     "encode_frame",
+    "frame_cells",
 ]
 
 FRAME_FORMAT: Final = "petsard-status/frame"
@@ -361,3 +362,20 @@ def _read_manifest(schema: pa.Schema) -> dict[str, Any]:
     check_envelope(manifest, fmt=FRAME_FORMAT, versions={FRAME_VERSION, FRAME_VERSION_BATCHED},
                    what="frame manifest", error=CorruptDataError)
     return manifest
+
+
+def frame_cells(data: bytes | bytearray | memoryview) -> int:
+    """Rows times columns of a frame blob, read from its manifest alone (nothing decoded).
+
+    Raises:
+        CorruptDataError: ``data`` does not start like a frame blob.
+    """
+    try:
+        schema = ipc.open_stream(pa.BufferReader(pa.py_buffer(data))).schema
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorruptDataError(f"frame blob is not an Arrow IPC stream: {exc}") from exc
+    manifest = _read_manifest(schema)
+    rows, columns = manifest.get("rows"), manifest.get("columns")
+    if not isinstance(rows, int) or not isinstance(columns, list):
+        raise CorruptDataError("frame manifest has no row count or column list")
+    return rows * len(columns)

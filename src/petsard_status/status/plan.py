@@ -5,6 +5,11 @@ metadata, the adapter's outputs), hands them to :func:`plan_put`, commits the
 returned :class:`PutPlan`'s record in one transaction through the run
 repository, and only then applies the plan's new state to itself.  A put that
 fails while planning or committing leaves the Status as it was.
+
+Frames the store keeps as files (``defer``) are not encoded while planning: the
+plan holds them pending, and the commit streams them into their files first
+(:meth:`PutPlan.finished`, which gives the final record), then opens the
+transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pandas as pd
 
 from petsard_status import formats
 from petsard_status.errors import PutError, SerializationError
-from petsard_status.formats import ActiveEntry, EncodedResult, RunState
+from petsard_status.formats import ActiveEntry, EncodedResult, FrameWriter, RunState
 from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.checks import unstorable_property
@@ -89,6 +94,9 @@ class PutInputs:
     context: Mapping[str, Any] = field(default_factory=dict)
 
 
+_Parts = tuple[EncodedResult | None, EncodedSchema | None, dict[str, EncodedResult]]
+
+
 @dataclass(frozen=True)
 class PutPlan:
     record: PutRecord
@@ -96,6 +104,29 @@ class PutPlan:
     train_indices: list[set[int]] | None
     """All train index sets after the put, when it added some."""
     stores_result: bool
+    inputs: PutInputs = field(repr=False)
+    parts: _Parts = field(repr=False)
+
+    @property
+    def pending(self) -> bool:
+        """Whether frames are still to be written (the record's refs are provisional)."""
+        result, _, reports = self.parts
+        return any(r.pending for r in (result, *reports.values()) if r is not None)
+
+    def finished(self, write: FrameWriter | None) -> PutPlan:
+        """The plan once its pending frames went through ``write``: final refs and record."""
+        if not self.pending:
+            return self
+        if write is None:
+            raise PutError("this store keeps no frame files; plan the put without defer")
+        result, schema, reports = self.parts
+        try:
+            result = formats.finish_result(result, write) if result is not None else None
+            reports = {k: formats.finish_result(v, write) for k, v in reports.items()}
+        except SerializationError as exc:
+            where = f"{self.inputs.module}[{self.inputs.experiment}]"
+            raise PutError(f"{where}: cannot store the module's output: {exc}") from exc
+        return _plan(self.inputs, (result, schema, reports))
 
 
 def shared_metadata(new: SchemaMetadata, previous: SchemaMetadata | None,
@@ -115,13 +146,15 @@ def shared_metadata(new: SchemaMetadata, previous: SchemaMetadata | None,
     return new
 
 
-def _encode(inputs: PutInputs, encode_schema: Callable[[SchemaMetadata], EncodedSchema]
-            ) -> tuple[EncodedResult | None, EncodedSchema | None, dict[str, EncodedResult]]:
+def _encode(inputs: PutInputs, encode_schema: Callable[[SchemaMetadata], EncodedSchema],
+            defer: Callable[[pd.DataFrame], bool] | None) -> _Parts:
     where = f"{inputs.module}[{inputs.experiment}]"
     try:
-        result = formats.encode_result(inputs.result) if inputs.result is not None else None
+        result = (formats.encode_result(inputs.result, defer=defer)
+                  if inputs.result is not None else None)
         schema = encode_schema(inputs.metadata) if inputs.metadata is not None else None
-        reports = {k: formats.encode_result(v) for k, v in inputs.outputs.reports.items()}
+        reports = {k: formats.encode_result(v, defer=defer)
+                   for k, v in inputs.outputs.reports.items()}
     except SerializationError as exc:
         culprit = unstorable_property(inputs.metadata) if inputs.metadata is not None else None
         hint = f" (the metadata's {culprit})" if culprit else ""
@@ -159,11 +192,18 @@ def _new_state(inputs: PutInputs, result: EncodedResult | None, schema: EncodedS
     return state
 
 
-def plan_put(inputs: PutInputs,
-             encode_schema: Callable[[SchemaMetadata], EncodedSchema]) -> PutPlan:
-    """The record a put stores and the state it leaves; raises PutError, writes nothing."""
+def plan_put(inputs: PutInputs, encode_schema: Callable[[SchemaMetadata], EncodedSchema],
+             defer: Callable[[pd.DataFrame], bool] | None = None) -> PutPlan:
+    """The record a put stores and the state it leaves; raises PutError, writes nothing.
+
+    Frames for which ``defer(frame)`` holds stay pending: see :meth:`PutPlan.finished`.
+    """
+    return _plan(inputs, _encode(inputs, encode_schema, defer))
+
+
+def _plan(inputs: PutInputs, parts: _Parts) -> PutPlan:
     where = f"{inputs.module}[{inputs.experiment}]"
-    result, schema, reports = _encode(inputs, encode_schema)
+    result, schema, reports = parts
     all_indices = None
     indices = None
     if inputs.outputs.train_indices is not None:
@@ -201,7 +241,7 @@ def plan_put(inputs: PutInputs,
         changes=tuple(changes), timings=inputs.timings,
     )
     return PutPlan(record=record, state=state, train_indices=all_indices,
-                   stores_result=result is not None)
+                   stores_result=result is not None, inputs=inputs, parts=parts)
 
 
 def _result_type(result: Any) -> str:

@@ -56,7 +56,7 @@ from petsard_status.status.plan import (
 )
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
 from petsard_status.status.timing import Timed, TimingRecorder
-from petsard_status.store import ChangeEntry, RunRepository, Store, StoreArg
+from petsard_status.store import ChangeEntry, FrameWrites, RunRepository, Store, StoreArg
 
 log = logging.getLogger("petsard_status")
 
@@ -291,9 +291,13 @@ class Status:
         expt, adapter = put_arguments(expt, adapter, aliases)
         where = f"{module}[{expt}]"
         plan = plan_put(self._put_inputs(module, expt, adapter, context),
-                        self._store.encode_schema)
+                        self._store.encode_schema, self._store.defer_frame)
         try:
-            self._repo.append_put(plan.record, where)
+            # The commit: large frames go into their files first (held until the
+            # transaction ends), then one transaction names them.
+            with self._store.frame_writes() as files:
+                plan = plan.finished(files.write if files is not None else None)
+                self._repo.append_put(plan.record, where)
         except PetsardStatusError as exc:
             if str(exc).startswith(where):
                 raise
@@ -524,14 +528,22 @@ class Status:
         self._check_writable()
         if not isinstance(report, dict):
             raise StatusError(f"a report must be a dict, got {type(report).__name__}")
-        try:
-            encoded = {str(k): formats.encode_result(v) for k, v in report.items()}
-        except SerializationError as exc:
-            raise PutError(f"set_report: {exc}") from exc
-        new_state = self._state.with_report({k: e.ref for k, e in encoded.items()})
-        self._repo.replace_head(new_state.to_json(), f"run {self.run!r}: set_report",
-                                results=list(encoded.values()))
+        with self._store.frame_writes() as files:
+            try:
+                encoded = {str(k): self._encode_now(v, files) for k, v in report.items()}
+            except SerializationError as exc:
+                raise PutError(f"set_report: {exc}") from exc
+            new_state = self._state.with_report({k: e.ref for k, e in encoded.items()})
+            self._repo.replace_head(new_state.to_json(), f"run {self.run!r}: set_report",
+                                    results=list(encoded.values()))
         self._state = new_state
+
+    def _encode_now(self, value: Any, files: FrameWrites | None) -> formats.EncodedResult:
+        """A result stored outside a put: its large frames go into their files at once."""
+        if files is None:
+            return formats.encode_result(value)
+        return formats.finish_result(
+            formats.encode_result(value, defer=self._store.defer_frame), files.write)
 
     def get_report(self) -> dict[str, Any]:
         return {name: self._load_result(ref) for name, ref in self._state.report}

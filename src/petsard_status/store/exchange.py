@@ -5,6 +5,10 @@ states, changes, timings, restores) and every schema, field and blob those rows
 reference into one document (its format: ``formats/_export.py``).
 :func:`import_run` validates such a document completely, then writes it into
 any store, under the same or a new name, in one transaction.
+
+A frame kept as a file travels as a ``frame`` blob (its bytes are those of
+``encode_frame``); an import into a SQLite file store writes the frames above
+the store's threshold as files again, before its transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from petsard_status.formats import (
     RunState,
     encode_blob,
     export_document,
+    frame_cells,
     tree_frame_refs,
     validate_export,
 )
 from petsard_status.store import appearances
 from petsard_status.store import models as m
+from petsard_status.store.frame_files import FRAME_FILE_KIND, FrameWrites
 from petsard_status.store.runs import inserted_id
 from petsard_status.store.store import DocumentWriter, Store
 from petsard_status.store.translate import translate
@@ -123,6 +129,8 @@ def _gather(store: Store, conn: Connection, run_id: int) -> dict[str, Any]:
         other_blobs.update(tree_frame_refs(data))
     for digest in sorted(other_blobs - tree_refs):
         kind = conn.execute(select(m.blobs.c.kind).where(m.blobs.c.hash == digest)).scalar()
+        if kind == FRAME_FILE_KIND:
+            kind = "frame"
         blobs[digest] = {"kind": kind, "data": encode_blob(store.load_blob(digest, conn))}
     return {"run": run, "snapshots": snapshots, "changes": changes, "timings": timings,
             "restores": restores, "schemas": schemas, "fields": fields, "blobs": blobs}
@@ -144,12 +152,35 @@ def import_run(store: Store, doc: Mapping[str, Any], name: str | None = None) ->
             "another name (petsard-status import FILE --run NEW_NAME)"
         )
 
+    with store.frame_writes() as writes:
+        files = _write_frame_files(store, writes, plan["blobs"])
+        _import_rows(store, plan, new_name, files)
+    return new_name
+
+
+def _write_frame_files(store: Store, writes: FrameWrites | None,
+                       blobs: list[dict[str, Any]]) -> dict[str, int]:
+    """The large frames of an export written as the store's files: hash -> size."""
+    if writes is None:
+        return {}
+    files: dict[str, int] = {}
+    for row in blobs:
+        if row["kind"] == "frame" and frame_cells(row["data"]) > store.frame_file_cells:
+            writes.write_bytes(row["hash"], row["data"])
+            files[row["hash"]] = row["size"]
+    return files
+
+
+def _import_rows(store: Store, plan: dict[str, Any], new_name: str,
+                 files: dict[str, int]) -> None:
     def work(docs: DocumentWriter) -> None:
         conn = docs.conn
         docs.rows(m.fields, plan["fields"])
         docs.rows(m.schemas, plan["schemas"])
+        docs.frame_files(files)
         for row in plan["blobs"]:
-            docs.rows(m.blobs, [row])  # one by one: a large export holds large blobs
+            if row["hash"] not in files:
+                docs.rows(m.blobs, [row])  # one by one: a large export holds large blobs
         run_id = inserted_id(conn.execute(insert(m.runs).values(**plan["run"])))
         for table, rows in ((m.snapshots, plan["snapshots"]), (m.changes, plan["changes"]),
                             (m.timings, plan["timings"]), (m.restores, plan["restores"])):
@@ -165,6 +196,5 @@ def import_run(store: Store, doc: Mapping[str, Any], name: str | None = None) ->
         raise RunExistsError(
             f"could not import run {new_name!r} into {store.location}: {exc.orig}"
         ) from exc
-    return new_name
 
 

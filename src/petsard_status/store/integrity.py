@@ -21,7 +21,8 @@ from petsard_status.formats import RunState, hash_bytes, tree_frame_refs
 from petsard_status.store import appearances
 from petsard_status.store import models as m
 from petsard_status.store.audit import column_problems
-from petsard_status.store.engine import make_engine, resolve_url
+from petsard_status.store.engine import make_engine, resolve_url, sqlite_path
+from petsard_status.store.frame_files import FRAME_FILE_KIND, FrameFolder, frames_folder
 from petsard_status.store.guard import foreign_objects
 from petsard_status.store.migrate import current_revision, head_revision, known_revisions
 from petsard_status.store.store import refuse_empty_file
@@ -153,11 +154,14 @@ def _check_references(conn: Connection) -> tuple[dict[str, int], list[str]]:
 
     kinds = dict(conn.execute(select(m.blobs.c.hash, m.blobs.c.kind)).all())
     for digest in kinds:
+        if kinds[digest] == FRAME_FILE_KIND:
+            continue
         data = conn.execute(select(m.blobs.c.data).where(m.blobs.c.hash == digest)).scalar()
         if not isinstance(data, bytes | bytearray | memoryview):
             problems.append(f"blob {digest}: its data are not binary")
         elif hash_bytes(bytes(data)) != digest:
             problems.append(f"blob {digest}: its data do not match its hash")
+    problems.extend(_frame_file_problems(conn))
 
     problems.extend(_state_problems(conn, names, schema_hashes, kinds))
 
@@ -252,4 +256,27 @@ def _tree_problems(conn: Connection, digest: str, kinds: dict[str, str]) -> list
     except PetsardStatusError as exc:
         return [f"result tree {digest}: {exc}"]
     return [f"result tree {digest}: frame {ref} is not in blobs"
-            for ref in frames if kinds.get(ref) != "frame"]
+            for ref in frames if kinds.get(ref) not in ("frame", FRAME_FILE_KIND)]
+
+
+def _frame_file_problems(conn: Connection) -> list[str]:
+    """Every frame-file row's file exists and reads back to its hash; no file is left over."""
+    b = m.blobs.c
+    rows = conn.execute(select(b.hash, b.size).where(b.kind == FRAME_FILE_KIND)
+                        .order_by(b.hash)).all()
+    path = sqlite_path(conn.engine.url) if conn.dialect.name == "sqlite" else None
+    if path is None:
+        return [f"frame-file blob {digest}: this store keeps no frame files (only a SQLite "
+                "file store does)" for digest, _ in rows]
+    folder = FrameFolder(frames_folder(path))
+    problems = [p for p in (folder.problem(digest, size) for digest, size in rows) if p]
+    present, other = folder.listing()
+    referenced = {digest for digest, _ in rows}
+    problems.extend(f"frame file {folder.file_for(h)} is not referenced by the store (left "
+                    "by an interrupted write or a removal); `petsard-status db vacuum` "
+                    "removes it" for h in sorted(present - referenced))
+    problems.extend(f"{p} is not a frame file of the store; `petsard-status db vacuum` "
+                    "removes it" if p.name.endswith(".partial") else
+                    f"{p} in the frame folder is not a frame file; move it elsewhere"
+                    for p in other)
+    return problems

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from petsard_status.config import Config
 from petsard_status.errors import ConfigError, StoreError, UnexecutedError
-from petsard_status.formats import RunState, decode_result
+from petsard_status.formats import RunState
 from petsard_status.store import models as m
 from petsard_status.store.store import Store
 from petsard_status.store.translate import translate
@@ -182,8 +182,7 @@ def _recorded_frame(store: Store, conn: Connection, record: Any) -> pd.DataFrame
     entry = RunState.from_json(state_json).active_map.get(record.module)
     if entry is None or entry.experiment != record.experiment or entry.result_ref is None:
         return None
-    value = decode_result(store.load_blob(entry.result_ref, conn),
-                          lambda h: store.load_blob(h, conn))
+    value = store.load_result(entry.result_ref, conn)
     return dict(_frames(value)).get(record.part)
 
 

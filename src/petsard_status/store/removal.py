@@ -6,15 +6,20 @@ deliberate exception, made by ``petsard-status rm`` and logged in
 content hash, so only those that no remaining run refers to (through its
 snapshots, change records, head or snapshot states, and the frames inside
 its result trees) are deleted.  Everything happens in one transaction; a
-SQLite file is then vacuumed so that it shrinks.
+SQLite file is then vacuumed so that it shrinks, and the frame files no
+remaining blob row names are deleted after the commit (a crash in between
+leaves unreferenced files, which ``db check`` lists and :func:`sweep_frame_files`
+removes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -23,11 +28,12 @@ from sqlalchemy.engine import Connection
 from petsard_status import formats
 from petsard_status.errors import RunInUseError
 from petsard_status.store import models as m
+from petsard_status.store.frame_files import FRAME_FILE_KIND
 from petsard_status.store.leases import leases_of
 from petsard_status.store.materialize import drop_materialized
 from petsard_status.store.store import Store
 
-__all__ = ["Removal", "remove_run"]
+__all__ = ["Removal", "remove_run", "sweep_frame_files"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Removal:
     run: str
     snapshots: int
     documents_freed: int
+    files_removed: int = 0
 
 
 def remove_run(store: Store, name: str) -> Removal:
@@ -61,9 +68,28 @@ def remove_run(store: Store, name: str) -> Removal:
 
     removal = store.write(work)
     store.forget_documents()
+    files = sweep_frame_files(store)
     if store.dialect == "sqlite":
         store.vacuum()
-    return removal
+    return dataclasses.replace(removal, files_removed=len(files))
+
+
+def sweep_frame_files(store: Store) -> list[Path]:
+    """Delete frame files no blob row names, and ``*.partial`` files no writer holds.
+
+    Runs inside a write transaction, so no put commits a reference to a file
+    while it is judged unused; a put still writing holds its files and keeps them.
+    """
+    folder = store.frames
+    if folder is None:
+        return []
+
+    def work(conn: Connection) -> list[Path]:
+        referenced = {r[0] for r in conn.execute(
+            select(m.blobs.c.hash).where(m.blobs.c.kind == FRAME_FILE_KIND))}
+        return folder.remove_unused(referenced)
+
+    return store.write(work)
 
 
 def _collect_garbage(conn: Connection) -> int:

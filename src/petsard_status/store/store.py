@@ -8,12 +8,13 @@ once), and cached reads of those documents.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,7 +31,7 @@ from petsard_status.errors import (
     RunNotFoundError,
     StoreError,
 )
-from petsard_status.formats import EncodedResult, decode_result, hash_bytes
+from petsard_status.formats import EncodedResult, decode_frame, decode_result, hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import (
@@ -39,6 +40,14 @@ from petsard_status.store.engine import (
     prepare_engine,
     resolve_url,
     sqlite_path,
+)
+from petsard_status.store.frame_files import (
+    FRAME_FILE_KIND,
+    FrameFolder,
+    FrameWrites,
+    file_cells,
+    frames_folder,
+    missing_files,
 )
 from petsard_status.store.guard import check_objects
 from petsard_status.store.migrate import ensure_schema
@@ -84,7 +93,8 @@ class Store:
 
     ``store`` is a SQLAlchemy URL, a path to a SQLite file, an ``Engine`` (not
     disposed by ``close``), or None for ``$PETSARD_STATUS_DB`` /
-    ``./petsard_status.db``.
+    ``./petsard_status.db``.  A SQLite file store keeps frames of more than
+    ``frame_file_cells`` cells as files beside it (see ``store/frame_files.py``).
     """
 
     def __init__(
@@ -94,6 +104,7 @@ class Store:
         upgrade: bool = True,
         create: bool = True,
         cache_size: int = 256,
+        frame_file_cells: int | None = None,
     ) -> None:
         if isinstance(store, Engine):
             self.engine = store
@@ -108,6 +119,10 @@ class Store:
         self._wrote = False
         self.url = self.engine.url
         self.dialect = self.engine.dialect.name
+        path = sqlite_path(self.url) if self.dialect == "sqlite" else None
+        self.frames = FrameFolder(frames_folder(path)) if path is not None else None
+        """Where large frames live as files; None for PostgreSQL and in-memory SQLite."""
+        self.frame_file_cells = file_cells(frame_file_cells)
         try:
             check_objects(self.engine)
             self.revision = ensure_schema(self.engine, upgrade=upgrade, create=create)
@@ -335,27 +350,73 @@ class Store:
 
     # --- blobs -----------------------------------------------------------------------
 
-    def load_blob(self, digest: str, conn: Connection | None = None) -> bytes:
-        if conn is None:
-            return self.read(lambda c: self.load_blob(digest, c))
-        row = conn.execute(select(m.blobs.c.data).where(m.blobs.c.hash == digest)).first()
+    def defer_frame(self, frame: Any) -> bool:
+        """Whether a put writes ``frame`` as a file rather than a blob in the database."""
+        return self.frames is not None and frame.size > self.frame_file_cells
+
+    @contextlib.contextmanager
+    def frame_writes(self) -> Iterator[FrameWrites | None]:
+        """Large frames' files for one write, held until it commits (None: no frame files)."""
+        if self.frames is None:
+            yield None
+            return
+        with self.frames.writing() as writes:
+            yield writes
+
+    def _blob_row(self, digest: str, conn: Connection) -> Any:
+        b = m.blobs.c
+        row = conn.execute(select(b.kind, b.data).where(b.hash == digest)).first()
         if row is None:
             raise CorruptDataError(
                 f"the store refers to blob {digest} but does not hold it; run "
                 "`petsard-status db check`"
             )
-        data = bytes(row[0])
+        return row
+
+    def _frame_folder(self, digest: str) -> FrameFolder:
+        if self.frames is None:
+            raise CorruptDataError(
+                f"blob {digest} is a frame file, but {self.location} has no folder of frame "
+                "files (only a SQLite file store has one); run `petsard-status db check`"
+            )
+        return self.frames
+
+    def load_blob(self, digest: str, conn: Connection | None = None) -> bytes:
+        """A blob's bytes, verified; a frame file's bytes are read from its file."""
+        if conn is None:
+            return self.read(lambda c: self.load_blob(digest, c))
+        kind, stored = self._blob_row(digest, conn)
+        if kind == FRAME_FILE_KIND:
+            path = self._frame_folder(digest).file_for(digest)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CorruptDataError(
+                    f"the frame file {path} cannot be read ({exc}); restore it from a backup "
+                    "(`petsard-status db check` lists what is damaged)"
+                ) from exc
+            _verify(f"frame file {path} of blob", digest, data, hash_bytes)
+            return data
+        data = bytes(stored)
         _verify("blob", digest, data, hash_bytes)
         return data
 
-    def load_result(self, ref: str | None) -> Any:
+    def load_frame(self, digest: str, conn: Connection) -> Any:
+        """A stored frame, from its blob or (streamed, hash checked) from its file."""
+        kind, stored = self._blob_row(digest, conn)
+        if kind == FRAME_FILE_KIND:
+            return self._frame_folder(digest).read(digest)
+        data = bytes(stored)
+        _verify("blob", digest, data, hash_bytes)
+        return decode_frame(data)
+
+    def load_result(self, ref: str | None, conn: Connection | None = None) -> Any:
         if ref is None:
             return None
-
-        def work(conn: Connection) -> Any:
-            return decode_result(self.load_blob(ref, conn), lambda h: self.load_blob(h, conn))
-
-        return self.read(work)
+        if conn is None:
+            return self.read(lambda c: self.load_result(ref, c))
+        return decode_result(self.load_blob(ref, conn), None,
+                             load_frame=lambda h: self.load_frame(h, conn))
 
 
 def _verify(kind: str, digest: str, content: Any, hasher: Callable[[Any], str]) -> None:
@@ -450,8 +511,29 @@ class DocumentWriter:
         return digest
 
     def result(self, encoded: EncodedResult) -> None:
+        if encoded.pending:
+            raise StoreError("a result with frames still to write cannot be stored; "
+                             "finish it with formats.finish_result first")
         for digest, (kind, data) in encoded.blobs.items():
             self.blob(digest, kind, data)
+        self.frame_files(encoded.files)
+
+    def frame_files(self, files: dict[str, int]) -> None:
+        """Rows for frames already written as files; each file must still be there."""
+        new = {h: size for h, size in files.items() if self._new(h)}
+        if not new:
+            return
+        folder = self._store.frames
+        if folder is None:
+            raise StoreError(f"{self._store.location} keeps no frame files")
+        # Inside the write transaction no removal can run, so a file seen here stays.
+        gone = missing_files(folder, new)
+        if gone:
+            raise StoreError(f"the frame file {gone[0]} was removed before the write "
+                             "committed (by `petsard-status db vacuum`?); nothing was "
+                             "stored, write again")
+        self._insert(m.blobs, [{"hash": h, "kind": FRAME_FILE_KIND, "size": size,
+                                "data": b""} for h, size in new.items()])
 
     def blob(self, digest: str, kind: str, data: bytes) -> None:
         if self._new(digest):
