@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +30,7 @@ from petsard_status.errors import (
     RunNotFoundError,
     StoreError,
 )
-from petsard_status.formats import EncodedResult, decode_result, hash_bytes
+from petsard_status.formats import hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import (
@@ -43,6 +43,9 @@ from petsard_status.store.engine import (
 from petsard_status.store.guard import check_objects
 from petsard_status.store.migrate import ensure_schema
 from petsard_status.store.translate import describe, is_retryable, translate
+
+if TYPE_CHECKING:
+    from petsard_status.formats import EncodedResult
 
 T = TypeVar("T")
 
@@ -353,7 +356,8 @@ class Store:
             return None
 
         def work(conn: Connection) -> Any:
-            return decode_result(self.load_blob(ref, conn), lambda h: self.load_blob(h, conn))
+            return codec.decode_result(self.load_blob(ref, conn),
+                                       lambda h: self.load_blob(h, conn))
 
         return self.read(work)
 
