@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from petsard_status.config.aliases import MAX_YAML_NODES, expanded_size
-from petsard_status.config.locations import yaml_error_message
 from petsard_status.errors import ConfigError
 
 KNOWN_MODULES: tuple[str, ...] = (
@@ -67,55 +63,6 @@ class FlowStep:
 def step_key(path: Iterable[Sequence[str]]) -> str:
     """PETsARD's result key for a flow path: ``Module[experiment]`` joined by ``_``."""
     return "_".join(f"{module}[{experiment}]" for module, experiment in path)
-
-
-def _load_yaml(text: str, file: Path) -> Any:
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if expanded_size(node, MAX_YAML_NODES) > MAX_YAML_NODES:
-            raise ConfigError(
-                f"config file {str(file)!r} expands to more than {MAX_YAML_NODES:,} values "
-                "through its aliases (*name); a pipeline config is far smaller. Write the "
-                "repeated parts out, or use fewer nested aliases"
-            )
-        return loader.construct_document(node)
-    except RecursionError:
-        raise ConfigError(f"config file {str(file)!r} is nested too deeply to be a pipeline "
-                          "config") from None
-    finally:
-        loader.dispose()
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys.
-
-    Plain YAML loading keeps the last of two equal keys, which would silently
-    drop an experiment written twice under one module.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first_line: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            # Merge keys (``<<: *anchor``) are meant to repeat and be overridden.
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                seen_at = first_line.get(key)
-            except TypeError:
-                continue  # unhashable key: SafeLoader reports it itself
-            if seen_at is not None:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r} (first written on line {seen_at})",
-                    key_node.start_mark,
-                )
-            first_line[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
 
 
 class Config:
@@ -210,10 +157,10 @@ class Config:
             raise ConfigError(
                 f"config file {str(file)!r} cannot be read: {exc.strerror or exc}"
             ) from None
-        try:
-            data = _load_yaml(text, file)
-        except yaml.YAMLError as exc:
-            raise ConfigError(yaml_error_message(file, exc)) from None
+        # PyYAML is imported only here: a config read back from a store is JSON.
+        from petsard_status.config.strict_yaml import load_config_yaml
+
+        data = load_config_yaml(text, file)
         if data is None:
             raise ConfigError(
                 f"config file {str(file)!r} is empty; write at least one module, e.g. "

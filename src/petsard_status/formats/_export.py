@@ -30,7 +30,6 @@ from typing import Any
 from petsard_status.config import Config
 from petsard_status.errors import CorruptDataError, PetsardStatusError, UnknownFormatError
 from petsard_status.formats._common import hash_bytes, strict_loads, write_file_atomically
-from petsard_status.formats._frames import decode_frame
 from petsard_status.formats._metadata import (
     content_hash,
     from_json,
@@ -38,7 +37,6 @@ from petsard_status.formats._metadata import (
     schema_from_shell,
     shell_field_refs,
 )
-from petsard_status.formats._results import tree_frame_refs
 from petsard_status.formats._state import RunState, decode_indices
 from petsard_status.metadata.types import DataType, FieldMetadata, SchemaMetadata
 
@@ -425,6 +423,11 @@ def _schema_row(digest: str, doc: str) -> dict[str, Any]:
 
 
 def _blobs(value: Any) -> dict[str, dict[str, Any]]:
+    # The frame codec needs pandas and pyarrow; reading a stored config through
+    # decode_config, as every command does, should not load them.
+    from petsard_status.formats._frames import decode_frame
+    from petsard_status.formats._results import tree_frame_refs
+
     if not isinstance(value, Mapping):
         raise _Bad("blobs must be an object keyed by content hash")
     out = {}

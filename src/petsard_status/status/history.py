@@ -11,15 +11,16 @@ metadata only when an attribute is touched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from petsard_status import formats
 from petsard_status.metadata.foreign import native
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.records import LazyChange, LazySnapshot, TimingRecord
 from petsard_status.store import ChangeRow, RunRepository, SnapshotRow, Store, TimingRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 PAGE = 500
@@ -202,6 +203,9 @@ TIMING_COLUMNS = ["record_id", "module_name", "experiment_name", "step_name", "s
 
 def timing_frame(records: Sequence[TimingRecord]) -> pd.DataFrame:
     """PETsARD's timing report: one row per record, context keys as extra columns."""
+    # Only this report is a frame: the listings of the same records need no pandas.
+    import pandas as pd
+
     rows = []
     for r in records:
         row: dict[str, Any] = {

@@ -18,17 +18,20 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from petsard_status import formats
 from petsard_status.errors import PutError, SerializationError
-from petsard_status.formats import ActiveEntry, EncodedResult, FrameWriter, RunState
+from petsard_status.formats import ActiveEntry, RunState
 from petsard_status.metadata.diff import diff, preserve_unchanged
 from petsard_status.metadata.types import SchemaMetadata
 from petsard_status.status.checks import unstorable_property
 from petsard_status.store import ChangeEntry, EncodedSchema, PutRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petsard_status.formats import EncodedResult, FrameWriter
 
 # --- what some modules store beyond their result, said once ------------------------------
 
@@ -94,7 +97,7 @@ class PutInputs:
     context: Mapping[str, Any] = field(default_factory=dict)
 
 
-_Parts = tuple[EncodedResult | None, EncodedSchema | None, dict[str, EncodedResult]]
+_Parts = tuple["EncodedResult | None", EncodedSchema | None, "dict[str, EncodedResult]"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,10 @@ def _plan(inputs: PutInputs, parts: _Parts) -> PutPlan:
 def _result_type(result: Any) -> str:
     if result is None:
         return "none"
+    # A module that returned a frame has loaded pandas already; Status imports this
+    # module for reading commands too, which must not.
+    import pandas as pd
+
     if isinstance(result, pd.DataFrame):
         return "frame"
     if isinstance(result, dict):

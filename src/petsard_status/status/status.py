@@ -19,9 +19,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from petsard_status import formats
 from petsard_status.config import Config, as_config
@@ -57,6 +55,9 @@ from petsard_status.status.plan import (
 from petsard_status.status.records import ExecutionSnapshot, MetadataChange, TimingRecord
 from petsard_status.status.timing import Timed, TimingRecorder
 from petsard_status.store import ChangeEntry, FrameWrites, RunRepository, Store, StoreArg
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("petsard_status")
 
@@ -470,6 +471,9 @@ class Status:
     def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
         """The active modules' frames, as PETsARD: a dict result (the Splitter's) gives
         ``Module_key`` entries, one per frame in it (PETsARD's adapters look them up so)."""
+        # Here, not at the top: a Status opened only to read its history needs no pandas.
+        import pandas as pd
+
         names = [modules] if isinstance(modules, str) else list(modules)
         out: dict[str, Any] = {}
         for name in (n for n in names if n in self.status):

@@ -33,12 +33,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
-
+from petsard_status import formats
 from petsard_status.errors import CorruptDataError, StoreError, StoreFullError
-from petsard_status.formats import Compression, read_frame, write_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petsard_status.formats import Compression
 
 __all__ = ["DEFAULT_FILE_CELLS", "FILE_CELLS_ENV", "FRAME_FILE_KIND", "FrameFolder",
            "file_cells", "frames_folder"]
@@ -126,7 +129,7 @@ class FrameFolder:
             raise CorruptDataError(f"the frame file {path} cannot be read: {exc}") from exc
         with handle:
             try:
-                return read_frame(handle, digest=digest)
+                return formats.read_frame(handle, digest=digest)
             except CorruptDataError as exc:
                 raise CorruptDataError(
                     f"the frame file {path} is damaged: {exc}. Restore it from a backup "
@@ -280,7 +283,7 @@ def _holds(path: Path, size: int) -> bool:
 
 def _write_durably(frame: pd.DataFrame, handle: BinaryIO,
                    compression: Compression) -> tuple[str, int]:
-    digest, size = write_frame(frame, handle, compression=compression)
+    digest, size = formats.write_frame(frame, handle, compression=compression)
     handle.flush()
     os.fsync(handle.fileno())
     return digest, size

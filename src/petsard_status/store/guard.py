@@ -18,8 +18,10 @@ migrated to the same revision:
   keys) and no row-security policy.  Other applications' tables in a shared
   schema are left alone.
 
-The reference catalogue is built once per process and revision: SQLite in an
-in-memory database, PostgreSQL in the session's temporary schema inside a
+The reference catalogue of SQLite at the newest revision is shipped with the
+package, derived from the migrations (``reference.py``); other revisions' are
+built once per process in an in-memory database.  PostgreSQL's is built once per
+process and server version in the session's temporary schema, inside a
 transaction that is rolled back (nothing is left behind).  A store is checked
 once per engine; the check is two catalogue queries.
 """
@@ -28,17 +30,16 @@ from __future__ import annotations
 
 import re
 import weakref
-from functools import lru_cache
 
-from alembic import command
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import Text
 
 from petsard_status.errors import ForeignObjectError, StoreError
-from petsard_status.store.migrate import alembic_config, known_revisions
+from petsard_status.store.migrate import known_revisions, reference_master, upgrade_to
+from petsard_status.store.reference import sqlite_master
 from petsard_status.store.translate import describe, translate
 
 __all__ = ["check_objects", "foreign_objects"]
@@ -137,16 +138,6 @@ def foreign_objects(conn: Connection) -> list[str]:
 # --- SQLite ------------------------------------------------------------------------------
 
 
-def _normalise_sql(sql: str | None) -> str:
-    # Quoting and spacing vary with the tool that wrote the DDL, never its meaning.
-    return re.sub(r"[\s\"`\[\]]+", "", sql or "").lower()
-
-
-def _sqlite_master(conn: Connection) -> dict[tuple[str, str], tuple[str, str]]:
-    rows = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master").all()
-    return {(kind, name): (table, _normalise_sql(sql)) for kind, name, table, sql in rows}
-
-
 def _sqlite_revision(conn: Connection, master: dict) -> str | None:
     if ("table", "alembic_version") not in master:
         return None
@@ -154,27 +145,16 @@ def _sqlite_revision(conn: Connection, master: dict) -> str | None:
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-@lru_cache(maxsize=8)
-def _sqlite_reference(revision: str) -> dict[tuple[str, str], tuple[str, str]]:
-    engine = create_engine("sqlite://")
-    try:
-        with engine.connect() as conn:
-            command.upgrade(alembic_config(conn), revision)
-            return _sqlite_master(conn)
-    finally:
-        engine.dispose()
-
-
 def _materialized_object(kind: str, name: str, table: str) -> bool:
     return kind in ("table", "index") and table.startswith("result_")
 
 
 def _sqlite_problems(conn: Connection) -> list[str]:
-    master = _sqlite_master(conn)
+    master = sqlite_master(conn)
     revision = _sqlite_revision(conn, master)
     if revision is None or revision not in known_revisions():
         return []  # not a store (yet), or a newer one: opening refuses those by itself
-    expected = _sqlite_reference(revision)
+    expected = reference_master(revision)
     problems = []
     for (kind, name), (table, sql) in sorted(master.items()):
         if name.startswith("sqlite_"):
@@ -239,7 +219,7 @@ def _pg_reference(conn: Connection, revision: str) -> tuple[Catalogue, tuple[str
             ref.begin()
             try:
                 ref.execute(text("SET LOCAL search_path = pg_temp"))
-                command.upgrade(alembic_config(ref), revision)
+                upgrade_to(ref, revision)
                 ns = ref.execute(text("SELECT CAST(pg_my_temp_schema() AS bigint)")).scalar()
                 names = [r[0] for r in ref.execute(text(
                     "SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema() "

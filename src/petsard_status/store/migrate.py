@@ -1,16 +1,19 @@
 """Creating and upgrading the store's schema with the package's own Alembic migrations.
 
 Every open goes through :func:`ensure_schema`.  The common case (the store is at
-head) costs one query.  Otherwise the migration runs inside one transaction that
-first takes the store's migration lock (``BEGIN IMMEDIATE`` on SQLite, an
-advisory transaction lock on PostgreSQL), so several processes opening a brand
-new database at the same moment create the schema exactly once.
+head) costs one query, and no Alembic: the newest revision comes from the shipped
+reference (``reference.py``) while it matches the scripts.  Otherwise the
+migration runs inside one transaction that first takes the store's migration
+lock (``BEGIN IMMEDIATE`` on SQLite, an advisory transaction lock on
+PostgreSQL), so several processes opening a brand new database at the same
+moment create the schema exactly once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import sqlite3
@@ -18,17 +21,26 @@ import tempfile
 from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from petsard_status.errors import NotAStoreError, SchemaVersionError, StoreError
 from petsard_status.store.engine import is_sqlite, sqlite_path
 from petsard_status.store.models import STORE_TABLES
+from petsard_status.store.reference import (
+    REFERENCE_FILE,
+    Master,
+    reference_document,
+    shipped,
+    sqlite_master,
+)
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger("petsard_status.store")
 
@@ -46,6 +58,9 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    # Alembic costs about 50 ms to import; only creating or upgrading a schema needs it.
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
@@ -55,17 +70,65 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 @lru_cache(maxsize=1)
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
 def head_revision() -> str:
+    reference = shipped(migrations_dir())
+    if reference is not None:
+        return reference.head
     head = _script().get_current_head()
     assert head is not None
     return head
 
 
 def known_revisions() -> set[str]:
+    reference = shipped(migrations_dir())
+    if reference is not None:
+        return set(reference.revisions)
     return {rev.revision for rev in _script().walk_revisions()}
+
+
+def upgrade_to(connection: Connection, revision: str) -> None:
+    """Run the migrations up to ``revision`` on ``connection`` (inside its transaction)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), revision)
+
+
+@lru_cache(maxsize=8)
+def _migrated_master(revision: str) -> Master:
+    engine = create_engine("sqlite://")
+    try:
+        with engine.connect() as conn:
+            upgrade_to(conn, revision)
+            return sqlite_master(conn)
+    finally:
+        engine.dispose()
+
+
+def reference_master(revision: str) -> Master:
+    """The SQLite objects a fresh migration to ``revision`` creates (shipped, or built)."""
+    reference = shipped(migrations_dir())
+    if reference is not None and revision == reference.head:
+        return reference.master
+    return _migrated_master(revision)
+
+
+def write_reference() -> Path:
+    """Regenerate the shipped reference from the scripts, by migrating in memory."""
+    _script.cache_clear()
+    folder = migrations_dir()
+    script = _script()
+    head = script.get_current_head()
+    assert head is not None
+    revisions = {rev.revision for rev in script.walk_revisions()}
+    doc = reference_document(folder, head, revisions, _migrated_master(head))
+    REFERENCE_FILE.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    shipped.cache_clear()
+    return REFERENCE_FILE
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -214,7 +277,7 @@ def ensure_schema(engine: Engine, *, upgrade: bool = True, create: bool = True) 
                 _check_not_foreign(conn)
             elif current not in known_revisions():
                 _refuse_unknown(current, conn)
-            command.upgrade(alembic_config(conn), "head")
+            upgrade_to(conn, "head")
         if backup is not None:
             log.info("upgraded the store from revision %s to %s", current, head)
         return head

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,7 +31,7 @@ from petsard_status.errors import (
     RunNotFoundError,
     StoreError,
 )
-from petsard_status.formats import EncodedResult, decode_frame, decode_result, hash_bytes
+from petsard_status.formats import hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
 from petsard_status.store.engine import (
@@ -52,6 +52,9 @@ from petsard_status.store.frame_files import (
 from petsard_status.store.guard import check_objects
 from petsard_status.store.migrate import ensure_schema
 from petsard_status.store.translate import describe, is_retryable, translate
+
+if TYPE_CHECKING:
+    from petsard_status.formats import EncodedResult
 
 T = TypeVar("T")
 
@@ -408,15 +411,15 @@ class Store:
             return self._frame_folder(digest).read(digest)
         data = bytes(stored)
         _verify("blob", digest, data, hash_bytes)
-        return decode_frame(data)
+        return codec.decode_frame(data)
 
     def load_result(self, ref: str | None, conn: Connection | None = None) -> Any:
         if ref is None:
             return None
         if conn is None:
             return self.read(lambda c: self.load_result(ref, c))
-        return decode_result(self.load_blob(ref, conn), None,
-                             load_frame=lambda h: self.load_frame(h, conn))
+        return codec.decode_result(self.load_blob(ref, conn), None,
+                                   load_frame=lambda h: self.load_frame(h, conn))
 
 
 def _verify(kind: str, digest: str, content: Any, hasher: Callable[[Any], str]) -> None:
