@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,18 @@ def test_the_connection_refuses_writes(example_store: str) -> None:
         assert [r.state for r in browser.runs(None, 0, 10)[0]] == ["completed"]
     finally:
         browser.close()
+
+
+def test_a_fresh_process_opens_the_view_on_its_first_store(example_store: str) -> None:
+    # A process whose first store is the read-only view's must still check the
+    # store's objects (on PostgreSQL, against a reference built in a temporary schema).
+    program = ("import sys; from petsard_status.store.browse import Browser; "
+               "b = Browser(sys.argv[1]); print([r.state for r in b.runs(None, 0, 10)[0]]); "
+               "b.close()")
+    done = subprocess.run([sys.executable, "-c", program, example_store],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['completed']"
 
 
 def test_a_missing_file_is_not_created(tmp_path: Path) -> None:

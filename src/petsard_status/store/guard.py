@@ -218,6 +218,9 @@ def _pg_reference(conn: Connection, revision: str) -> tuple[Catalogue, tuple[str
         with conn.engine.connect() as ref:
             ref.begin()
             try:
+                # A reader's connections default to read-only transactions (the web
+                # view's do); this one writes only temporary tables and is rolled back.
+                ref.execute(text("SET TRANSACTION READ WRITE"))
                 ref.execute(text("SET LOCAL search_path = pg_temp"))
                 upgrade_to(ref, revision)
                 ns = ref.execute(text("SELECT CAST(pg_my_temp_schema() AS bigint)")).scalar()
