@@ -7,6 +7,7 @@ copy of the whole encoded frame is ever held in memory.  :func:`read_frame`
 reads such a file one record batch at a time into the frame's final blocks,
 hashing what it reads, and refuses the frame if the hash is not the one
 expected, so a damaged or edited file is an error, not a different frame.
+Both hash in a second thread, beside Arrow's (de)compression.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ __all__ = ["read_frame", "write_frame"]
 # Arrow arrays read from a Python file may be views of the bytes read; a
 # frame must own its memory, so every string column is copied out of them.
 _EVERYWHERE = (0, 2**64 - 1)
-# A batch of 131,072 rows of 20 numeric columns is 10 to 20 MB before compression.
+# Room for a batch or two: 131,072 rows of 20 columns are about 10 MB compressed,
+# 20 MB not, and the bytes waiting are held beside the frame.
 _PENDING_BYTES = 32 << 20
 
 
@@ -45,8 +47,8 @@ class _Digest:
 
     hashlib releases the GIL on large buffers, so one batch's bytes are hashed
     while Arrow (de)compresses the next.  What waits for the hash is bounded
-    (:data:`_PENDING_BYTES`, about a compressed batch of a wide frame): the
-    chunks are the stream's own bytes, kept alive until they are hashed.
+    (:data:`_PENDING_BYTES`): the chunks are the stream's own bytes, kept alive
+    until they are hashed.
     """
 
     def __init__(self) -> None:
