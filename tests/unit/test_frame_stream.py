@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -146,7 +147,8 @@ def _every_kind(rows: int) -> pd.DataFrame:
     grade = pd.Categorical(rng.choice(["low", "mid", "high"], rows),
                            categories=["low", "mid", "high"], ordered=True)
     grade[missing] = np.nan
-    when = pd.Series(pd.date_range("2020-01-01", periods=rows, freq="min", tz="Asia/Taipei"))
+    when = pd.Series(pd.date_range("2020-01-01", periods=rows, freq="min",
+                                    tz=ZoneInfo("Asia/Taipei")))
     when[missing] = pd.NaT
     words = pd.Series([f"w{i % 1013}" for i in range(rows)], dtype="str")
     words[missing] = None
