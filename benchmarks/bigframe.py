@@ -24,6 +24,10 @@ trip of the same kind (lazy imports are not what is compared):
   commit), and ``pickle.load``.
 
 Only one such frame is in memory at a time: the steps run one after another.
+
+``python bigframe.py stream ROWS FOLDER REPEATS`` times the frame file codec
+alone, in one process: ``write_frame`` (zstd) with an fsync, then
+``read_frame`` checking the hash (medians of wall and CPU seconds).
 """
 
 from __future__ import annotations
@@ -182,6 +186,32 @@ def _read(step: str, folder: Path, check: bool, rows: int) -> dict[str, Any]:
     return out
 
 
+def stream_codec(rows: int, repeats: int, folder: Path) -> dict[str, Any]:
+    """``write_frame`` (zstd, fsync) then ``read_frame`` of one frame file, in this
+    process, from the page cache: medians of wall and CPU seconds over ``repeats``."""
+    from petsard_status.formats import read_frame, write_frame
+
+    frame = big_frame(rows)
+    path = folder / "big.stream.arrows"
+    times: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        gc.collect()
+        clocks = time.perf_counter(), time.process_time()
+        with path.open("wb") as handle:
+            digest, _ = write_frame(frame, handle, compression="zstd")
+            os.fsync(handle.fileno())
+        middle = time.perf_counter(), time.process_time()
+        with path.open("rb") as handle:
+            back = read_frame(handle, digest=digest)
+        end = time.perf_counter(), time.process_time()
+        del back
+        for name, (a, b) in (("write", (clocks, middle)), ("read", (middle, end))):
+            times.setdefault(f"{name}_s", []).append(b[0] - a[0])
+            times.setdefault(f"{name}_cpu_s", []).append(b[1] - a[1])
+    path.unlink()
+    return {key: round(statistics.median(values), 3) for key, values in times.items()}
+
+
 def _clean(folder: Path) -> None:
     for path in folder.glob("big.*"):
         if path.is_dir():
@@ -247,6 +277,10 @@ if __name__ == "__main__":
         if not set(chosen) <= set(STEPS) or not {"parquet", "pickle"} <= set(chosen):
             raise SystemExit(f"steps: some of {', '.join(STEPS)}, parquet and pickle included")
         print(json.dumps(big_frame_round_trips(int(sys.argv[2]), 1, target, chosen), indent=2))
+    elif len(sys.argv) == 5 and sys.argv[1] == "stream":
+        target = Path(sys.argv[3])
+        target.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(stream_codec(int(sys.argv[2]), int(sys.argv[4]), target)))
     else:
-        raise SystemExit("usage: bigframe.py measure ROWS FOLDER [STEP ...] | (write|read) "
-                         "STEP ROWS FOLDER (check|-)")
+        raise SystemExit("usage: bigframe.py measure ROWS FOLDER [STEP ...] | stream ROWS "
+                         "FOLDER REPEATS | (write|read) STEP ROWS FOLDER (check|-)")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pytest
 from pandas import testing as tm
 
@@ -128,3 +132,80 @@ def test_a_tree_with_a_pending_frame_is_never_read() -> None:
     deferred = encode_result(pd.DataFrame({"a": range(10)}), defer=lambda f: True)
     with pytest.raises(CorruptDataError, match="unknown node 'pending'"):
         decode_result(deferred.blobs[deferred.ref][1], lambda h: b"")
+
+
+def _every_kind(rows: int) -> pd.DataFrame:
+    """A frame of several record batches with each kind of column the batches fill."""
+    rng = np.random.default_rng(7)
+    missing = rng.random(rows) < 0.05
+    ints = pd.array(rng.integers(-1000, 1000, rows), dtype="Int64")
+    ints[missing] = pd.NA
+    maybe = pd.array(rng.random(rows) < 0.5, dtype="boolean")
+    maybe[~missing & (rng.random(rows) < 0.05)] = pd.NA
+    measured = pd.array(rng.normal(size=rows), dtype="Float64")
+    measured[rng.random(rows) < 0.05] = pd.NA
+    grade = pd.Categorical(rng.choice(["low", "mid", "high"], rows),
+                           categories=["low", "mid", "high"], ordered=True)
+    grade[missing] = np.nan
+    when = pd.Series(pd.date_range("2020-01-01", periods=rows, freq="min",
+                                    tz=ZoneInfo("Asia/Taipei")))
+    when[missing] = pd.NaT
+    words = pd.Series([f"w{i % 1013}" for i in range(rows)], dtype="str")
+    words[missing] = None
+    return pd.DataFrame({"x": rng.normal(size=rows), "ints": ints, "maybe": maybe,
+                         "measured": measured, "grade": grade, "when": when, "words": words,
+                         "small": rng.integers(0, 100, rows).astype(np.int32)})
+
+
+@pytest.mark.parametrize("compression", [None, "zstd"])
+def test_a_frame_of_several_batches_reads_back_exactly(tmp_path: Path,
+                                                       compression: str | None) -> None:
+    df = _every_kind(300_001)
+    path = tmp_path / "frame.arrows"
+    with path.open("wb") as handle:
+        digest, _ = write_frame(df, handle, compression=compression)  # type: ignore[arg-type]
+    assert path.read_bytes() == encode_frame(df, compression=compression)  # type: ignore[arg-type]
+    with path.open("rb") as handle:
+        out = read_frame(handle, digest=digest)
+    tm.assert_frame_equal(out, df, check_exact=True)
+    # The columns filled slice by slice are the frame's own, writable memory.
+    out.loc[0, "ints"] = 12345
+    assert out["ints"].iloc[0] == 12345 and df["ints"].iloc[0] != 12345
+
+
+def test_a_file_changed_in_its_last_batch_is_refused(tmp_path: Path) -> None:
+    df = _every_kind(300_001)
+    path = tmp_path / "frame.arrows"
+    with path.open("wb") as handle:
+        digest, _ = write_frame(df, handle)
+    data = bytearray(path.read_bytes())
+    source = pa.BufferReader(bytes(data))
+    reader = ipc.open_stream(source)
+    reader.read_next_batch(), reader.read_next_batch()
+    last_batch = source.tell()
+    # The last row's float: in the last record batch, still a valid frame once changed.
+    position = bytes(data).rindex(np.float64(df["x"].iloc[-1]).tobytes())
+    assert position > last_batch
+    data[position] ^= 0x01
+    path.write_bytes(bytes(data))
+    with path.open("rb") as handle, pytest.raises(CorruptDataError, match="content hash"):
+        read_frame(handle, digest=digest)
+    with path.open("rb") as handle:
+        assert read_frame(handle)["x"].iloc[-1] != df["x"].iloc[-1]
+    assert not [t for t in threading.enumerate() if t.name == "frame-hash"]
+
+
+def test_batches_that_disagree_on_a_columns_categories_are_corrupt() -> None:
+    df = pd.DataFrame({"c": pd.Categorical(np.arange(300_000) % 3)})
+    reader = ipc.open_stream(encode_frame(df))
+    batches = list(reader)
+    last = batches[-1]
+    changed = pa.DictionaryArray.from_arrays(last.column(0).indices, pa.array([0, 1, 5]))
+    batches[-1] = pa.RecordBatch.from_arrays([changed], schema=reader.schema)
+    sink = io.BytesIO()
+    with ipc.new_stream(sink, reader.schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    with pytest.raises(CorruptDataError, match="disagree"):
+        read_frame(io.BytesIO(sink.getvalue()))
+    assert not [t for t in threading.enumerate() if t.name == "frame-hash"]

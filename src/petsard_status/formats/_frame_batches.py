@@ -83,37 +83,52 @@ def _batches(reader: ipc.RecordBatchStreamReader, count: int) -> Iterator[pa.Rec
 
 
 class _Builder:
-    """The frame's columns as they fill: numpy columns in preallocated 2D blocks,
-    extension arrays as pieces concatenated at the end."""
+    """The frame's columns as they fill, each allocated whole from the first batch.
+
+    Numpy columns of one dtype share a 2D block; other pandas arrays (masked,
+    categorical, zoned datetimes) are allocated all-missing and set slice by
+    slice, so no column is ever held both as pieces and whole; Arrow-backed
+    ones (strings) are kept as their batches' chunks, which join without a copy.
+    """
 
     def __init__(self, plan: Plan) -> None:
         self.rows = plan.rows
-        self.width = len(plan.columns)
         self.slots: dict[int, tuple[np.ndarray, int]] = {}
         self.groups: dict[np.dtype, list[int]] = {}
-        self.pieces: dict[int, list[Any]] = {}
         self.arrays: dict[np.dtype, np.ndarray] = {}
+        self.filled: dict[int, Any] = {}
+        self.pieces: dict[int, list[Any]] = {}
 
     def add(self, values: list[Any], start: int) -> None:
-        if not self.slots and not self.pieces:
+        if not self.slots and not self.filled and not self.pieces:
             self._allocate(values)
         for pos, piece in enumerate(values):
-            if pos in self.pieces:
-                if isinstance(piece, np.ndarray):
+            if pos in self.slots:
+                if not isinstance(piece, np.ndarray):
                     raise CorruptDataError("frame blob: record batches disagree on a column")
-                self.pieces[pos].append(piece)
-                continue
-            if not isinstance(piece, np.ndarray):
+                block, row = self.slots[pos]
+                block[row, start : start + len(piece)] = piece
+            elif pos in self.filled:
+                whole = self.filled[pos]
+                # A categorical's categories could change between batches (a
+                # replaced dictionary); setting would then recode or refuse.
+                if type(piece) is not type(whole) or piece.dtype != whole.dtype:
+                    raise CorruptDataError(f"frame blob: record batches disagree on column {pos}")
+                whole[start : start + len(piece)] = piece
+            elif isinstance(piece, np.ndarray):
                 raise CorruptDataError("frame blob: record batches disagree on a column")
-            block, row = self.slots[pos]
-            block[row, start : start + len(piece)] = piece
+            else:
+                self.pieces[pos].append(piece)
 
     def _allocate(self, values: list[Any]) -> None:
+        missing = np.full(self.rows, -1, dtype=np.intp)
         for pos, piece in enumerate(values):
             if isinstance(piece, np.ndarray):
                 self.groups.setdefault(piece.dtype, []).append(pos)
-            else:
+            elif isinstance(piece, pd.arrays.ArrowExtensionArray):
                 self.pieces[pos] = []
+            else:
+                self.filled[pos] = piece.take(missing, allow_fill=True)
         for dtype, positions in self.groups.items():
             block = np.empty((len(positions), self.rows), dtype=dtype)
             self.arrays[dtype] = block
@@ -125,6 +140,7 @@ class _Builder:
             (self.arrays[dtype], np.array(positions, dtype=np.intp))
             for dtype, positions in self.groups.items()
         ]
+        out += [(whole, np.array([pos], dtype=np.intp)) for pos, whole in self.filled.items()]
         for pos, pieces in self.pieces.items():
             first = pieces[0]
             if any(p.dtype != first.dtype for p in pieces):

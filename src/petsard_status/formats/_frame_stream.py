@@ -7,11 +7,14 @@ copy of the whole encoded frame is ever held in memory.  :func:`read_frame`
 reads such a file one record batch at a time into the frame's final blocks,
 hashing what it reads, and refuses the frame if the hash is not the one
 expected, so a damaged or edited file is an error, not a different frame.
+Both hash in a second thread, beside Arrow's (de)compression.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import deque
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -34,6 +37,71 @@ __all__ = ["read_frame", "write_frame"]
 # Arrow arrays read from a Python file may be views of the bytes read; a
 # frame must own its memory, so every string column is copied out of them.
 _EVERYWHERE = (0, 2**64 - 1)
+# Room for a batch or two: 131,072 rows of 20 columns are about 10 MB compressed,
+# 20 MB not, and the bytes waiting are held beside the frame.
+_PENDING_BYTES = 32 << 20
+
+
+class _Digest:
+    """BLAKE2b of the bytes handed to it, computed in a thread of its own.
+
+    hashlib releases the GIL on large buffers, so one batch's bytes are hashed
+    while Arrow (de)compresses the next.  What waits for the hash is bounded
+    (:data:`_PENDING_BYTES`): the chunks are the stream's own bytes, kept alive
+    until they are hashed.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=16)
+        self._chunks: deque[tuple[Any, int]] = deque()
+        self._pending = 0  # bytes queued or being hashed
+        self._ended = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="frame-hash", daemon=True)
+        self._thread.start()
+
+    def update(self, data: Any) -> None:
+        size = memoryview(data).nbytes
+        with self._changed:
+            # One chunk is always let in, however large, or a big buffer would wait forever.
+            self._changed.wait_for(
+                lambda: not self._pending or self._pending + size <= _PENDING_BYTES)
+            self._chunks.append((data, size))
+            self._pending += size
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Hash what is queued and end the thread (called however the stream ends)."""
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+        self._thread.join()
+
+    def hexdigest(self) -> str:
+        """The hash of everything given; nothing may be given after it."""
+        self.close()
+        if self._error is not None:
+            raise self._error
+        return self._hash.hexdigest()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._chunks or self._ended)
+                if not self._chunks:
+                    return
+                data, size = self._chunks.popleft()
+            # A failed update must not stop the draining: the producer would block.
+            if self._error is None:
+                try:
+                    self._hash.update(data)
+                except BaseException as exc:
+                    self._error = exc
+            del data  # not kept alive while the thread waits for the next chunk
+            with self._changed:
+                self._pending -= size
+                self._changed.notify_all()
 
 
 class _Hashing:
@@ -41,15 +109,17 @@ class _Hashing:
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.digest = hashlib.blake2b(digest_size=16)
+        self.digest = _Digest()
         self.size = 0
         self.closed = False
 
     def write(self, data: Any) -> int:
+        # Arrow hands over bytes or a Buffer owning its memory: the queue's
+        # reference keeps it valid until it is hashed.
         view = memoryview(data)
-        self.digest.update(view)
-        self.size += view.nbytes
         self.raw.write(view)
+        self.digest.update(data)
+        self.size += view.nbytes
         return view.nbytes
 
     def read(self, n: int = -1) -> bytes:
@@ -86,7 +156,10 @@ def write_frame(df: pd.DataFrame, file: BinaryIO, *,
     """
     batch, options, write = prepare_frame(df, compression)
     sink = _Hashing(file)
-    write(pa.PythonFile(sink, mode="w"), batch, options)
+    try:
+        write(pa.PythonFile(sink, mode="w"), batch, options)
+    finally:
+        sink.digest.close()
     return sink.digest.hexdigest(), sink.size
 
 
@@ -109,10 +182,13 @@ def read_frame(file: BinaryIO, *, digest: str | None = None) -> pd.DataFrame:
         raise CorruptDataError(
             f"frame file is corrupt or not a frame: {type(exc).__name__}: {exc}"
         ) from exc
-    if digest is not None and source.digest.hexdigest() != digest:
+    finally:
+        source.digest.close()
+    found = source.digest.hexdigest()
+    if digest is not None and found != digest:
         raise CorruptDataError(
             f"the frame file does not match its content hash {digest} (it holds "
-            f"{source.digest.hexdigest()}); it is damaged or was edited outside petsard-status"
+            f"{found}); it is damaged or was edited outside petsard-status"
         )
     return frame
 
