@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,14 @@ def _rss_bytes() -> int:
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM belongs to this process's own memory map. ru_maxrss would not do: Linux
+    # carries it across execve, so a reader started by a large parent would report
+    # the parent's size.
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def cached_run(snapshots: int, cache: Path = DEFAULT_CACHE) -> tuple[Path, dict[str, Any]]:
@@ -141,14 +147,19 @@ def cli_command(path: Path) -> list[str]:
 
 
 def _time_cli(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one CLI run, its output discarded."""
+    """Wall seconds and peak RSS (MB) of one CLI run, its output discarded.
+
+    The peak comes from a small intermediate process that forks the CLI: the
+    CLI's ru_maxrss then starts from that process, not from this large one.
+    """
+    sizer = ("import os, subprocess, sys; c = subprocess.Popen(sys.argv[1:], "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(os.wait4(c.pid, 0)[2].ru_maxrss)")
     t0 = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, _, usage = os.wait4(child.pid, 0)
+    out = subprocess.run([sys.executable, "-S", "-c", sizer, *command], capture_output=True,
+                         text=True, timeout=600, check=True)
     elapsed = time.perf_counter() - t0
-    if child.stderr is not None:
-        child.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, int(out.stdout.strip()) / 1024
 
 
 def history_reads(snapshots: int, repeats: int, cache: Path = DEFAULT_CACHE) -> dict[str, Any]:
