@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from baselines import PhysicalFloor
 from puts import interleave
 from workload import CONFIG, Workload
 
@@ -58,17 +59,54 @@ def pg_schema() -> Iterator[str]:
         admin.dispose()
 
 
-def postgres_vs_sqlite(work: Workload, n_puts: int, tmp: Path) -> dict[str, Any]:
+class PostgresFloor:
+    """PostgreSQL's physical floor: one durable commit of a payload made beforehand.
+
+    The same payload and table as :class:`baselines.PhysicalFloor`, through psycopg
+    with no SQLAlchemy: what the server and its commit cost before any work of ours.
+    """
+
+    def __init__(self, url: str, payload_bytes: int) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        self.conn = psycopg.connect(make_url(url).set(drivername="postgresql")
+                                    .render_as_string(hide_password=False))
+        self.conn.execute("CREATE TABLE IF NOT EXISTS payloads (id serial PRIMARY KEY, "
+                          "data bytea NOT NULL)")
+        self.conn.commit()
+        self.payload = os.urandom(max(1, payload_bytes))
+
+    def put(self) -> None:
+        self.conn.execute("INSERT INTO payloads (data) VALUES (%s)", (self.payload,))
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def postgres_vs_sqlite(work: Workload, n_puts: int, tmp: Path,
+                       payload_bytes: int = 3420) -> dict[str, Any]:
+    """Our puts on both, and both servers' floors, all interleaved put by put."""
     reason = pg_reachable()
     if reason is not None:
         return {"postgres_put_ratio": None, "postgres_note": reason}
     with pg_schema() as url:
         pg = Status(CONFIG, store=url, run="backends")
         lite = Status(CONFIG, store=tmp / "backends.db", run="backends")
-        times = interleave({"postgres": pg.put, "sqlite": lite.put}, work.puts(n_puts))
-        pg.close()
-        lite.close()
-    pg_us = statistics.median(times["postgres"]) / 1e3
-    lite_us = statistics.median(times["sqlite"]) / 1e3
-    return {"postgres_put_us_median": round(pg_us, 1), "sqlite_put_us_median": round(lite_us, 1),
-            "postgres_put_ratio": round(pg_us / lite_us, 3), "postgres_puts": n_puts}
+        pg_floor = PostgresFloor(url, payload_bytes)
+        lite_floor = PhysicalFloor(tmp / "backends_floor.db", payload_bytes)
+        times = interleave({"postgres": pg.put, "sqlite": lite.put,
+                            "postgres_floor": lambda m, e, a: pg_floor.put(),
+                            "sqlite_floor": lambda m, e, a: lite_floor.put()},
+                           work.puts(n_puts))
+        for system in (pg, lite, pg_floor, lite_floor):
+            system.close()
+    us = {name: statistics.median(samples) / 1e3 for name, samples in times.items()}
+    return {"postgres_put_us_median": round(us["postgres"], 1),
+            "sqlite_put_us_median": round(us["sqlite"], 1),
+            "postgres_put_ratio": round(us["postgres"] / us["sqlite"], 3),
+            "postgres_floor_us_median": round(us["postgres_floor"], 1),
+            "sqlite_floor_us_median": round(us["sqlite_floor"], 1),
+            "postgres_floor_ratio": round(us["postgres_floor"] / us["sqlite_floor"], 3),
+            "postgres_puts": n_puts}

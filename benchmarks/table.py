@@ -108,6 +108,10 @@ def table_rows(r: dict[str, Any]) -> list[dict[str, str]]:
     if t.has("postgres_put_ratio"):
         t.add("PostgreSQL put median us vs SQLite's (interleaved)", r["postgres_put_us_median"],
               r["sqlite_put_us_median"], r["postgres_put_ratio"], "<= 1.1", 1.1)
+        if r.get("postgres_floor_ratio") is not None:
+            t.add("  PostgreSQL's physical floor us vs SQLite's (info)",
+                  r["postgres_floor_us_median"], r["sqlite_floor_us_median"],
+                  r["postgres_floor_ratio"], "info")
     if t.has("cli_help_s_median"):
         t.add(f"petsard-status --help s (median of {r['cli_help_runs']})",
               r["cli_help_s_median"], target="< 0.4 s", limit=0.4, digits=3)
