@@ -38,9 +38,14 @@ def test_a_running_run_whose_writer_died_shows_stale(tmp_path: Path) -> None:
         try:
             rows, _ = browser.runs(None, 0, 10)
             shown = {row.name: browser.shown_state(row) for row in rows}
+            # The state filter goes by the state shown, not the column.
+            filtered = {state: ([row.name for row in page], total) for state in
+                        ("stale", "running", "completed")
+                        for page, total in [browser.runs(state, 0, 10)]}
         finally:
             browser.close()
     assert shown == {"r": "stale", "alive": "running"}
+    assert filtered == {"stale": (["r"], 1), "running": (["alive"], 1), "completed": ([], 0)}
 
 
 class _Frame:

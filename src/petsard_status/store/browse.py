@@ -112,6 +112,12 @@ class Browser:
         query = select(r.id, r.name, r.state, r.created_at, r.updated_at, r.finished_at,
                        r.error, r.failed_step, r.info_json, steps)
         count = select(func.count()).select_from(m.runs)
+        if state in ("running", "stale"):
+            # Which running runs are stale is decided from their leases, not a column:
+            # there are few running runs, so they are told apart here.
+            running = self._all(query.where(r.state == "running").order_by(r.id.desc()))
+            shown = [row for row in running if self.shown_state(row) == state]
+            return shown[offset:offset + limit], len(shown)
         if state:
             query = query.where(r.state == state)
             count = count.where(r.state == state)

@@ -98,7 +98,8 @@ def runs_page(browser: Browser, state: str | None, page: int) -> PageData:
     page, pages = _page_number(page, total, RUNS_PER_PAGE)
     return {
         "runs": [_run_summary(r, int(r.steps_done), browser.shown_state(r)) for r in rows],
-        "states": [*RUN_STATES, *(s for s in browser.states() if s not in RUN_STATES)],
+        "states": [*RUN_STATES, "stale",
+                   *(s for s in browser.states() if s not in (*RUN_STATES, "stale"))],
         "state": state or "",
         "page": page,
         "pages": pages,
