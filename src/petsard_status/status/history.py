@@ -137,30 +137,30 @@ def change_record(store: Store, row: ChangeRow) -> LazyChange:
     )
 
 
-def snapshots(repo: RunRepository, module: str | None) -> History[LazySnapshot]:
-    def scan(after: int | None, limit: int) -> tuple[list[LazySnapshot], int | None]:
-        rows = repo.snapshot_page(module, 0, limit, after_seq=after)
-        return [snapshot_record(repo.store, r) for r in rows], rows[-1].seq if rows else after
+def _by_seq(count: Callable[[], int], page: Callable[[int, int, int | None], list[Any]],
+            record: Callable[[Any], T]) -> History[T]:
+    """A history over rows numbered by ``seq``; ``page(offset, limit, after_seq)`` reads them."""
 
-    return History(
-        lambda: repo.count("snapshots", module),
-        lambda offset, limit: [snapshot_record(repo.store, row) for row in
-                               repo.snapshot_page(module, offset, limit)],
-        scan,
-    )
+    def scan(after: int | None, limit: int) -> tuple[list[T], int | None]:
+        rows = page(0, limit, after)
+        return [record(r) for r in rows], rows[-1].seq if rows else after
+
+    return History(count, lambda offset, limit: [record(r) for r in page(offset, limit, None)],
+                   scan)
+
+
+def snapshots(repo: RunRepository, module: str | None) -> History[LazySnapshot]:
+    return _by_seq(lambda: repo.count("snapshots", module),
+                   lambda offset, limit, after: repo.snapshot_page(module, offset, limit,
+                                                                   after_seq=after),
+                   lambda row: snapshot_record(repo.store, row))
 
 
 def changes(repo: RunRepository, module: str | None) -> History[LazyChange]:
-    def scan(after: int | None, limit: int) -> tuple[list[LazyChange], int | None]:
-        rows = repo.change_page(module, 0, limit, after_seq=after)
-        return [change_record(repo.store, r) for r in rows], rows[-1].seq if rows else after
-
-    return History(
-        lambda: repo.count("changes", module),
-        lambda offset, limit: [change_record(repo.store, row) for row in
-                               repo.change_page(module, offset, limit)],
-        scan,
-    )
+    return _by_seq(lambda: repo.count("changes", module),
+                   lambda offset, limit, after: repo.change_page(module, offset, limit,
+                                                                 after_seq=after),
+                   lambda row: change_record(repo.store, row))
 
 
 def metadata_evolution(repo: RunRepository, module: str) -> History[SchemaMetadata]:

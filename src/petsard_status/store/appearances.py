@@ -32,11 +32,14 @@ _FIRST_APPEARANCE = insert(m.schema_appearances).from_select(
 def record_appearances(conn: Connection, run_id: int,
                        changes: Iterable[Mapping[str, Any]]) -> None:
     """Record the schemas these change rows (in ``seq`` order) show for the first time."""
-    rows = [{"run_id": run_id, "module": c["module"], "schema_hash": c["after_schema"],
-             "first_seq": c["seq"]}
-            for c in changes if c["target_type"] == "schema" and c["after_schema"] is not None]
-    for row in rows:
-        conn.execute(_FIRST_APPEARANCE, row)
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in changes:
+        if c["target_type"] == "schema" and c["after_schema"] is not None:
+            first.setdefault((c["module"], c["after_schema"]), {
+                "run_id": run_id, "module": c["module"], "schema_hash": c["after_schema"],
+                "first_seq": c["seq"]})
+    if first:
+        conn.execute(_FIRST_APPEARANCE, list(first.values()))
 
 
 def evolution_count(conn: Connection, run_id: int, module: str) -> int:

@@ -30,7 +30,7 @@ from petsard_status.errors import (
 from petsard_status.formats import loads_value
 from petsard_status.store import models as m
 from petsard_status.store.engine import resolve_url, sqlite_path
-from petsard_status.store.leases import leases_of
+from petsard_status.store.leases import Lease, leases_of
 from petsard_status.store.overview import liveness
 from petsard_status.store.store import Store
 
@@ -116,7 +116,8 @@ class Browser:
             # Which running runs are stale is decided from their leases, not a column:
             # there are few running runs, so they are told apart here.
             running = self._all(query.where(r.state == "running").order_by(r.id.desc()))
-            shown = [row for row in running if self.shown_state(row) == state]
+            held = leases_of(self.store)
+            shown = [row for row in running if self.shown_state(row, held) == state]
             return shown[offset:offset + limit], len(shown)
         if state:
             query = query.where(r.state == state)
@@ -124,11 +125,14 @@ class Browser:
         query = query.order_by(r.id.desc()).offset(offset).limit(limit)
         return self._all(query), int(self._one(count) or 0)
 
-    def shown_state(self, row: Any) -> str:
-        """The run's state as people should see it: a running run nobody keeps alive is stale."""
+    def shown_state(self, row: Any, held: dict[int, Lease] | None = None) -> str:
+        """The run's state as people should see it: a running run nobody keeps alive is stale.
+
+        ``held`` is the store's leases, when the caller has read them already.
+        """
         if row.state != "running":
             return str(row.state)
-        lease = leases_of(self.store).get(row.id)
+        lease = (leases_of(self.store) if held is None else held).get(row.id)
         return liveness(row.state, row.updated_at, lease, dt.datetime.now())[0]
 
     def states(self) -> list[str]:

@@ -42,7 +42,7 @@ from petsard_status.store.migrate import known_revisions, reference_master, upgr
 from petsard_status.store.reference import sqlite_master
 from petsard_status.store.translate import describe, translate
 
-__all__ = ["check_objects", "foreign_objects"]
+__all__ = ["check_objects", "foreign_objects", "foreign_objects_of"]
 
 Catalogue = dict[tuple[str, str], str]
 
@@ -107,12 +107,7 @@ def check_objects(engine: Engine) -> None:
     """
     if _checked.get(engine):
         return
-    try:
-        with engine.connect() as conn:
-            problems = foreign_objects(conn)
-            conn.rollback()
-    except SQLAlchemyError as exc:
-        raise translate(exc, engine) from exc
+    problems = foreign_objects_of(engine)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more"
                                            if len(problems) > 5 else "")
@@ -124,6 +119,17 @@ def check_objects(engine: Engine) -> None:
             tuple(problems),
         )
     _checked[engine] = True
+
+
+def foreign_objects_of(engine: Engine) -> list[str]:
+    """:func:`foreign_objects` on a connection of its own, read only and rolled back."""
+    try:
+        with engine.connect() as conn:
+            problems = foreign_objects(conn)
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        raise translate(exc, engine) from exc
+    return problems
 
 
 def foreign_objects(conn: Connection) -> list[str]:

@@ -23,7 +23,7 @@ from petsard_status.store import models as m
 from petsard_status.store.audit import column_problems
 from petsard_status.store.engine import make_engine, resolve_url, sqlite_path
 from petsard_status.store.frame_files import FRAME_FILE_KIND, FrameFolder, frames_folder
-from petsard_status.store.guard import foreign_objects
+from petsard_status.store.guard import foreign_objects_of
 from petsard_status.store.migrate import current_revision, head_revision, known_revisions
 from petsard_status.store.store import refuse_empty_file
 from petsard_status.store.translate import describe, translate
@@ -62,13 +62,7 @@ def _missing(conn: Connection, table: Any, column: str, target: Any) -> list[Any
 
 
 def _foreign(engine: Engine) -> list[str]:
-    try:
-        with engine.connect() as conn:
-            found = foreign_objects(conn)
-            conn.rollback()
-    except SQLAlchemyError as exc:
-        raise translate(exc, engine) from exc
-    return [f"foreign object: {problem}" for problem in found]
+    return [f"foreign object: {problem}" for problem in foreign_objects_of(engine)]
 
 
 def check_store(engine: Engine) -> dict[str, Any]:
