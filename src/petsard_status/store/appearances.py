@@ -11,35 +11,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, exists, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from petsard_status.store import models as m
+from petsard_status.store.batch import WriteBatch, insert_ignore
 
 _a = m.schema_appearances.c
-_RUN, _MODULE, _HASH, _SEQ = (bindparam("run_id", type_=Integer),
-                              bindparam("module", type_=String),
-                              bindparam("schema_hash", type_=String),
-                              bindparam("first_seq", type_=Integer))
-# Only the first change that shows a schema records it: later ones find its row.
-_FIRST_APPEARANCE = insert(m.schema_appearances).from_select(
-    ["run_id", "module", "schema_hash", "first_seq"],
-    select(_RUN, _MODULE, _HASH, _SEQ).where(~exists().where(
-        _a.run_id == _RUN, _a.module == _MODULE, _a.schema_hash == _HASH)),
-)
 
 
-def record_appearances(conn: Connection, run_id: int,
-                       changes: Iterable[Mapping[str, Any]]) -> None:
-    """Record the schemas these change rows (in ``seq`` order) show for the first time."""
+def appearance_rows(run_id: int, changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A row for each schema these change rows (in ``seq`` order) show, at its first show.
+
+    Written with "skip what is stored" (the key is run, module and schema), so
+    only a schema's first appearance in the run keeps its row.
+    """
     first: dict[tuple[str, str], dict[str, Any]] = {}
     for c in changes:
         if c["target_type"] == "schema" and c["after_schema"] is not None:
             first.setdefault((c["module"], c["after_schema"]), {
                 "run_id": run_id, "module": c["module"], "schema_hash": c["after_schema"],
                 "first_seq": c["seq"]})
-    if first:
-        conn.execute(_FIRST_APPEARANCE, list(first.values()))
+    return list(first.values())
+
+
+def record_appearances(conn: Connection, run_id: int,
+                       changes: Iterable[Mapping[str, Any]]) -> None:
+    """Record the schemas these change rows show for the first time in the run."""
+    rows = appearance_rows(run_id, changes)
+    if rows:
+        conn.execute(insert_ignore(conn.dialect.name, m.schema_appearances), rows)
+
+
+def batch_appearances(batch: WriteBatch, run_id: int,
+                      changes: Iterable[Mapping[str, Any]]) -> None:
+    """:func:`record_appearances`, as rows of a put's batch."""
+    batch.insert(m.schema_appearances, appearance_rows(run_id, changes), skip_stored=True)
 
 
 def evolution_count(conn: Connection, run_id: int, module: str) -> int:
@@ -69,5 +76,5 @@ def stored_appearances(conn: Connection) -> set[tuple[int, str, str, int]]:
     return {tuple(row) for row in conn.execute(query)}
 
 
-__all__ = ["derived_appearances", "evolution_count", "evolution_page", "record_appearances",
-           "stored_appearances"]
+__all__ = ["appearance_rows", "batch_appearances", "derived_appearances", "evolution_count",
+           "evolution_page", "record_appearances", "stored_appearances"]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +33,7 @@ from petsard_status.errors import (
 from petsard_status.metadata.types import FieldMetadata
 from petsard_status.store import appearances
 from petsard_status.store import models as m
+from petsard_status.store.batch import MOVE_HEAD, HeadMove
 from petsard_status.store.store import DocumentWriter, EncodedSchema, Store
 from petsard_status.store.translate import is_unique_violation
 
@@ -50,14 +51,6 @@ __all__ = [
 RUN_STATES = ("running", "completed", "failed", "interrupted")
 _FINISHED = ("completed", "failed", "interrupted")
 
-# Built once: a statement made per put costs its construction and cache-key
-# walk on every call, which is a visible share of a small put.
-_INSERT_SNAPSHOT = insert(m.snapshots)
-_MOVE_HEAD = (
-    update(m.runs)
-    .where(m.runs.c.id == bindparam("run"), m.runs.c.head_json == bindparam("seen"))
-    .values(head_json=bindparam("head"), updated_at=bindparam("at"))
-)
 _SNAPSHOT_COLUMNS = (
     m.snapshots.c.seq, m.snapshots.c.snapshot_id, m.snapshots.c.module,
     m.snapshots.c.experiment, m.snapshots.c.timestamp, m.snapshots.c.schema_before,
@@ -204,7 +197,8 @@ class RunRepository:
 
     # --- writes ----------------------------------------------------------------------
 
-    def _write(self, work: Any, where: str, landed: Any = None) -> None:
+    def _write(self, work: Any, where: str, landed: Any = None, *,
+               batched: bool = False) -> None:
         """One transaction; a unique-key clash means another writer of this run won.
 
         ``landed()`` says, after a connection lost mid-write, whether the write was
@@ -214,14 +208,14 @@ class RunRepository:
         server dropped while it sat in the pool, say), and it is made once more.
         """
         try:
-            self.store.write_documents(work)
+            self.store.write_documents(work, batched=batched)
             self.wrote = True
         except StoreConnectionError:
             verdict = None if landed is None else self._landed(landed)
             if verdict is None:
                 raise
             if not verdict:
-                self._write(work, where)
+                self._write(work, where, batched=batched)
             self.wrote = True
         except IntegrityError as exc:
             if not is_unique_violation(exc):
@@ -252,8 +246,8 @@ class RunRepository:
 
     def _move_head(self, conn: Connection, head_json: str, now: dt.datetime,
                    where: str) -> None:
-        moved = conn.execute(_MOVE_HEAD, {"run": self.id, "seen": self._head,
-                                          "head": head_json, "at": now})
+        moved = conn.execute(MOVE_HEAD, {"run": self.id, "seen": self._head,
+                                         "head": head_json, "at": now})
         if moved.rowcount != 1:
             raise self._conflict(where)
 
@@ -261,30 +255,31 @@ class RunRepository:
         """Store one put: its timings, documents, snapshot, change records and new head."""
 
         def work(docs: DocumentWriter) -> None:
-            conn = docs.conn
-            if put.timings:
-                conn.execute(insert(m.timings), [{**t, "run_id": self.id} for t in put.timings])
+            batch = docs.batch
+            assert batch is not None
+            batch.insert(m.timings, [{**t, "run_id": self.id} for t in put.timings])
             if put.schema is not None:
                 docs.schema(put.schema)
             for result in put.results:
                 docs.result(result)
             for digest, kind, data in put.blobs:
                 docs.blob(digest, kind, data)
-            conn.execute(_INSERT_SNAPSHOT, {
+            batch.insert(m.snapshots, [{
                 "run_id": self.id, "seq": put.seq, "snapshot_id": put.snapshot_id,
                 "module": put.module, "experiment": put.experiment, "timestamp": put.timestamp,
                 "schema_before": put.schema_before, "schema_after": put.schema_after,
                 "context_json": put.context_json, "state_json": put.state_json,
-            })
+            }])
             rows = [
                 self._change_row(docs, put.first_change_seq + offset, put.seq, put.module,
                                  put.experiment, put.timestamp, change)
                 for offset, change in enumerate(put.changes)
             ]
-            if rows:
-                conn.execute(insert(m.changes), rows)
-                appearances.record_appearances(conn, self.id, rows)
-            self._move_head(conn, put.state_json, put.timestamp, where)
+            batch.insert(m.changes, rows)
+            appearances.batch_appearances(batch, self.id, rows)
+            move = HeadMove(self.id, self._head, put.state_json, put.timestamp)
+            if not batch.run(docs.conn, move):
+                raise self._conflict(where)
 
         def landed(conn: Connection) -> bool:
             # The put carries its own identity: its snapshot row, with its state.
@@ -293,7 +288,7 @@ class RunRepository:
                 s.run_id == self.id, s.seq == put.seq, s.snapshot_id == put.snapshot_id,
                 s.state_json == put.state_json)).first() is not None
 
-        self._write(work, where, landed)
+        self._write(work, where, landed, batched=True)
         self._head = put.state_json
 
     def _change_row(self, docs: DocumentWriter, seq: int, snapshot_seq: int, module: str,

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
@@ -34,6 +33,7 @@ from petsard_status.errors import (
 from petsard_status.formats import hash_bytes
 from petsard_status.metadata.types import FieldMetadata, SchemaMetadata
 from petsard_status.store import models as m
+from petsard_status.store.batch import WriteBatch, insert_ignore, one_statement
 from petsard_status.store.engine import (
     is_sqlite,
     make_engine,
@@ -198,12 +198,21 @@ class Store:
 
     # --- transactions ----------------------------------------------------------------
 
-    def write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, retried when the database is busy."""
+    def write(self, work: Callable[[Connection], T], *, one_statement: bool = False) -> T:
+        """Run ``work`` in one write transaction, retried when the database is busy.
+
+        With ``one_statement``, ``work`` sends a single statement, which is its
+        own transaction (autocommit): no ``BEGIN`` and ``COMMIT`` round trips.
+        """
         delay = 0.05
         self._wrote = True
         for attempt in range(WRITE_ATTEMPTS):
             try:
+                if one_statement:
+                    with self.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    ) as conn:
+                        return work(conn)
                 with (
                     self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
                     conn.begin(),
@@ -280,20 +289,24 @@ class Store:
         self._field_docs.put(id(f), (f, digest, doc))
         return digest, doc
 
-    def write_documents(self, work: Callable[[DocumentWriter], T]) -> T:
+    def write_documents(self, work: Callable[[DocumentWriter], T], *,
+                        batched: bool = False) -> T:
         """:meth:`write`, with a :class:`DocumentWriter` for content-addressed inserts.
 
         A retried attempt starts with a new writer (what an aborted attempt
         inserted is gone); only a committed attempt's documents are remembered
-        as present, so later writes skip them.
+        as present, so later writes skip them.  With ``batched``, the writer
+        collects its rows in a :class:`WriteBatch` (``docs.batch``), which
+        ``work`` runs at its end.
         """
         writers: list[DocumentWriter] = []
 
         def attempt(conn: Connection) -> T:
-            writers[:] = [DocumentWriter(self, conn)]
+            batch = WriteBatch(self.engine.dialect) if batched else None
+            writers[:] = [DocumentWriter(self, conn, batch)]
             return work(writers[0])
 
-        result = self.write(attempt)
+        result = self.write(attempt, one_statement=batched and one_statement(self.engine.dialect))
         self._known.update(writers[0].fresh)
         return result
 
@@ -457,15 +470,6 @@ def refuse_empty_file(url: URL) -> None:
         )
 
 
-def _insert_ignore(dialect: str, table: Any) -> Any:
-    """INSERT that skips rows whose content hash is already stored."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table).prefix_with("IGNORE")
-
-
 StoreArg = str | os.PathLike[str] | URL | Engine | Store | None
 """What every ``store=`` argument takes: a URL, a SQLite path, an Engine, a Store, or None."""
 
@@ -478,8 +482,9 @@ class DocumentWriter:
     already wrote.
     """
 
-    def __init__(self, store: Store, conn: Connection) -> None:
+    def __init__(self, store: Store, conn: Connection, batch: WriteBatch | None = None) -> None:
         self.conn = conn
+        self.batch = batch
         self.fresh: set[str] = set()
         self._store = store
 
@@ -487,9 +492,13 @@ class DocumentWriter:
         return digest not in self._store._known and digest not in self.fresh
 
     def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(_insert_ignore(self._store.dialect, table), rows)
-            self.fresh.update(r["hash"] for r in rows)
+        if not rows:
+            return
+        if self.batch is not None:
+            self.batch.insert(table, rows, skip_stored=True)
+        else:
+            self.conn.execute(insert_ignore(self._store.dialect, table), rows)
+        self.fresh.update(r["hash"] for r in rows)
 
     def schema(self, encoded: EncodedSchema) -> None:
         if not self._new(encoded.hash):

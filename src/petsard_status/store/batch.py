@@ -1,0 +1,144 @@
+"""A put's rows and its head move, written as statements in turn or as one statement.
+
+On SQLite a statement is a call into the library: a put runs its inserts one
+after another and then moves the head, inside the write transaction.  On
+PostgreSQL every statement is a round trip to the server, and an explicit
+transaction costs two more (``BEGIN``, ``COMMIT``): a put of five statements
+waited on seven answers.  There the whole put is one statement instead, run
+as a transaction of its own (autocommit): the head move is a data-modifying
+``WITH`` query, and every insert takes its rows from ``VALUES`` joined to the
+moved head, so when another writer moved the head first nothing is inserted
+at all.  One round trip, all or nothing, the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, bindparam, cast, func, insert, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Dialect
+
+from petsard_status.store import models as m
+
+__all__ = ["MOVE_HEAD", "HeadMove", "WriteBatch", "insert_ignore", "one_statement"]
+
+# Moves a run's head only from the head its writer last read (optimistic concurrency).
+MOVE_HEAD = (
+    update(m.runs)
+    .where(m.runs.c.id == bindparam("run"), m.runs.c.head_json == bindparam("seen"))
+    .values(head_json=bindparam("head"), updated_at=bindparam("at"))
+)
+
+
+def insert_ignore(dialect: str, table: Table) -> Any:
+    """INSERT that skips rows whose key is already stored."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")
+
+
+@dataclass(frozen=True)
+class HeadMove:
+    """Move run ``run``'s head from ``seen`` to ``head``."""
+
+    run: int
+    seen: str
+    head: str
+    at: dt.datetime
+
+    def params(self) -> dict[str, Any]:
+        return {"run": self.run, "seen": self.seen, "head": self.head, "at": self.at}
+
+
+@dataclass
+class _Rows:
+    table: Table
+    rows: list[dict[str, Any]]
+    skip_stored: bool
+
+
+@dataclass
+class WriteBatch:
+    """The inserts of one write, in order, then the head move that commits them."""
+
+    dialect: Dialect
+    _inserts: list[_Rows] = field(default_factory=list)
+
+    @property
+    def one_statement(self) -> bool:
+        """Whether :meth:`run` sends one statement (and needs no transaction around it)."""
+        return one_statement(self.dialect)
+
+    def insert(self, table: Table, rows: list[dict[str, Any]], *,
+               skip_stored: bool = False) -> None:
+        """Rows for ``table``; with ``skip_stored``, rows whose key is stored are skipped."""
+        if rows:
+            self._inserts.append(_Rows(table, rows, skip_stored))
+
+    def run(self, conn: Connection, move: HeadMove) -> bool:
+        """Write everything; False (and nothing written) when the head had moved on."""
+        if self.one_statement:
+            shape = tuple((rows.table, tuple(rows.rows[0]), rows.skip_stored)
+                          for rows in self._inserts)
+            params = move.params()
+            for i, (rows, (_, names, _)) in enumerate(zip(self._inserts, shape)):
+                for j, name in enumerate(names):
+                    params[f"w{i}_{j}"] = [row[name] for row in rows.rows]
+            return bool(conn.exec_driver_sql(_one_statement(self.dialect, shape),
+                                             params).scalar())
+        for rows in self._inserts:
+            conn.execute(_statement(self.dialect.name, rows.table, rows.skip_stored), rows.rows)
+        return bool(conn.execute(MOVE_HEAD, move.params()).rowcount == 1)
+
+
+def one_statement(dialect: Dialect) -> bool:
+    """Whether a put on this dialect is sent as one statement: PostgreSQL through psycopg."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+@functools.cache
+def _statement(dialect: str, table: Table, skip_stored: bool) -> Any:
+    # Built once: constructing a statement and walking its cache key on every
+    # put is a visible share of a small put.
+    return insert_ignore(dialect, table) if skip_stored else insert(table)
+
+
+Shape = tuple[tuple[Table, tuple[str, ...], bool], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _one_statement(dialect: Dialect, shape: Shape) -> str:
+    """The SQL of a whole put: ``WITH moved AS (UPDATE runs ... RETURNING id),
+    w0 AS (INSERT INTO t (...) SELECT rows.* FROM moved JOIN unnest(...) AS rows(...)),
+    ... SELECT count(*) FROM moved``.
+
+    Each column's values travel as one array parameter (``w<i>_<j>``), so the
+    text depends only on which tables a put writes, never on its row counts,
+    and is compiled once per such shape.  The arrays go in psycopg's binary
+    format (``%(name)b``): its text format escapes every element through a
+    regular expression, which cost more than the server's work on a put.
+    """
+    moved = MOVE_HEAD.returning(m.runs.c.id).cte("moved")
+    writes = []
+    for i, (table, names, skip_stored) in enumerate(shape):
+        arrays = [cast(bindparam(f"w{i}_{j}"), ARRAY(table.c[name].type))
+                  for j, name in enumerate(names)]
+        rows = func.unnest(*arrays).table_valued(*names).render_derived(name=f"rows_{i}")
+        source = select(*rows.c).select_from(moved.join(rows, true()))
+        statement = postgresql.insert(table).from_select(list(names), source)
+        if skip_stored:
+            statement = statement.on_conflict_do_nothing()
+        writes.append(statement.cte(f"w{i}"))
+    query = select(func.count()).select_from(moved).add_cte(*writes)
+    text = str(query.compile(dialect=dialect))
+    for i, (_, names, _) in enumerate(shape):
+        for j in range(len(names)):
+            text = text.replace(f"%(w{i}_{j})s", f"%(w{i}_{j})b")
+    return text
