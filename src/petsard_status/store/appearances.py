@@ -1,9 +1,9 @@
 """The first appearance of each distinct schema of a module, for its evolution.
 
 Every path that writes schema change records (a put, a head move outside a put,
-an import) passes them through :func:`record_appearances` in the same
-transaction, so the table always agrees with the change records (``db check``
-compares the two).
+an import) writes these rows in the same transaction, through
+:func:`batch_appearances` or :func:`record_appearances`, so the table always
+agrees with the change records (``db check`` compares the two).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from petsard_status.errors import (
 from petsard_status.metadata.types import FieldMetadata
 from petsard_status.store import appearances
 from petsard_status.store import models as m
-from petsard_status.store.batch import MOVE_HEAD, HeadMove
+from petsard_status.store.batch import HeadMove, WriteBatch
 from petsard_status.store.store import DocumentWriter, EncodedSchema, Store
 from petsard_status.store.translate import is_unique_violation
 
@@ -56,6 +56,12 @@ _SNAPSHOT_COLUMNS = (
     m.snapshots.c.experiment, m.snapshots.c.timestamp, m.snapshots.c.schema_before,
     m.snapshots.c.schema_after, m.snapshots.c.context_json,
 )
+
+
+def _batch(docs: DocumentWriter) -> WriteBatch:
+    if docs.batch is None:  # pragma: no cover - every head move is written batched
+        raise AssertionError("a head move needs a batched DocumentWriter")
+    return docs.batch
 
 
 # --- what is written ---------------------------------------------------------------------
@@ -244,19 +250,17 @@ class RunRepository:
             "work in parallel, give each process its own run"
         )
 
-    def _move_head(self, conn: Connection, head_json: str, now: dt.datetime,
-                   where: str) -> None:
-        moved = conn.execute(MOVE_HEAD, {"run": self.id, "seen": self._head,
-                                         "head": head_json, "at": now})
-        if moved.rowcount != 1:
+    def _commit(self, batch: WriteBatch, docs: DocumentWriter, head_json: str,
+                now: dt.datetime, where: str) -> None:
+        """Write the batch and move the head from the one this writer last saw."""
+        if not batch.run(docs.conn, HeadMove(self.id, self._head, head_json, now)):
             raise self._conflict(where)
 
     def append_put(self, put: PutRecord, where: str) -> None:
         """Store one put: its timings, documents, snapshot, change records and new head."""
 
         def work(docs: DocumentWriter) -> None:
-            batch = docs.batch
-            assert batch is not None
+            batch = _batch(docs)
             batch.insert(m.timings, [{**t, "run_id": self.id} for t in put.timings])
             if put.schema is not None:
                 docs.schema(put.schema)
@@ -277,9 +281,7 @@ class RunRepository:
             ]
             batch.insert(m.changes, rows)
             appearances.batch_appearances(batch, self.id, rows)
-            move = HeadMove(self.id, self._head, put.state_json, put.timestamp)
-            if not batch.run(docs.conn, move):
-                raise self._conflict(where)
+            self._commit(batch, docs, put.state_json, put.timestamp, where)
 
         def landed(conn: Connection) -> bool:
             # The put carries its own identity: its snapshot row, with its state.
@@ -324,6 +326,7 @@ class RunRepository:
         now = dt.datetime.now()
 
         def work(docs: DocumentWriter) -> None:
+            batch = _batch(docs)
             for digest, kind, data in blobs:
                 docs.blob(digest, kind, data)
             for result in results:
@@ -333,11 +336,11 @@ class RunRepository:
             if change is not None:
                 seq, snapshot_seq, module, experiment, entry = change
                 row = self._change_row(docs, seq, snapshot_seq, module, experiment, now, entry)
-                docs.conn.execute(insert(m.changes), [row])
-                appearances.record_appearances(docs.conn, self.id, [row])
-            self._move_head(docs.conn, head_json, now, where)
+                batch.insert(m.changes, [row])
+                appearances.batch_appearances(batch, self.id, [row])
+            self._commit(batch, docs, head_json, now, where)
 
-        self._write(work, where, self._head_is(head_json))
+        self._write(work, where, self._head_is(head_json), batched=True)
         self._head = head_json
 
     def record_restore(self, seq: int, snapshot_id: str, after_snapshot_seq: int,
@@ -346,10 +349,11 @@ class RunRepository:
         where = f"restore_from_snapshot({snapshot_id})"
 
         def work(docs: DocumentWriter) -> None:
-            docs.conn.execute(insert(m.restores).values(
-                run_id=self.id, seq=seq, snapshot_id=snapshot_id,
-                after_snapshot_seq=after_snapshot_seq, timestamp=now))
-            self._move_head(docs.conn, head_json, now, where)
+            batch = _batch(docs)
+            batch.insert(m.restores, [{"run_id": self.id, "seq": seq, "snapshot_id": snapshot_id,
+                                       "after_snapshot_seq": after_snapshot_seq,
+                                       "timestamp": now}])
+            self._commit(batch, docs, head_json, now, where)
 
         def landed(conn: Connection) -> bool:
             r = m.restores.c
@@ -357,7 +361,7 @@ class RunRepository:
                                         r.snapshot_id == snapshot_id)
             return conn.execute(query).first() is not None
 
-        self._write(work, where, landed)
+        self._write(work, where, landed, batched=True)
         self._head = head_json
 
     def append_timings(self, rows: Sequence[dict[str, Any]]) -> None:
