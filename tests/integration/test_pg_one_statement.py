@@ -16,6 +16,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sqlalchemy import event
 
+from helpers.adapters import Fixed, ResultOnly
 from petsard_status import Status
 from petsard_status.metadata.types import DataType, FieldMetadata, FieldStats, SchemaMetadata
 
@@ -24,26 +25,6 @@ pytestmark = pytest.mark.postgres
 STAMP = dt.datetime(2025, 3, 1, 12, 0, 0)
 CONFIG = {"Loader": {"a": {"filepath": "x.csv"}}, "Splitter": {"s": {}},
           "Preprocessor": {"p": {}}, "Synthesizer": {"y": {}}}
-
-
-class Fixed:
-    def __init__(self, result: Any, metadata: SchemaMetadata | None = None) -> None:
-        self._result = result
-        self._metadata = metadata
-
-    def get_result(self) -> Any:
-        return self._result
-
-    def get_metadata(self) -> SchemaMetadata | None:
-        return self._metadata
-
-
-class ResultOnly:
-    def __init__(self, result: Any) -> None:
-        self._result = result
-
-    def get_result(self) -> Any:
-        return self._result
 
 
 def _schema(name: str, means: list[float]) -> SchemaMetadata:

@@ -20,6 +20,7 @@ from pandas.testing import assert_frame_equal
 from sqlalchemy import create_engine, text
 
 from helpers import concurrency_worker as w
+from helpers.adapters import Fixed
 from petsard_status import Status
 from petsard_status.errors import RunExistsError, RunNotFoundError
 from petsard_status.metadata.types import DataType, FieldMetadata, FieldStats, SchemaMetadata
@@ -52,20 +53,6 @@ def _sql(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
 def _count(url: str, table: str) -> int:
     assert table.isidentifier()
     return _sql(url, f"SELECT COUNT(*) FROM {table}")[0][0]
-
-
-class Fixed:
-    """An adapter with a given result and, optionally, metadata."""
-
-    def __init__(self, result: Any, metadata: SchemaMetadata | None = None) -> None:
-        self._result = result
-        self._metadata = metadata
-
-    def get_result(self) -> Any:
-        return self._result
-
-    def get_metadata(self) -> SchemaMetadata | None:
-        return self._metadata
 
 
 def _field(name: str, mean: float, **stats: Any) -> FieldMetadata:
