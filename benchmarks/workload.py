@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -28,9 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from petsard_status.errors import UnexecutedError
 from petsard_status.metadata import Metadater
 from petsard_status.metadata.types import SchemaMetadata
+
+# The status the module tests use; the baseline adds what PETsARD's keeps besides.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.modules import MemoryStatus as ModuleTestStatus
 
 MODULES = ("Loader", "Splitter", "Preprocessor", "Synthesizer", "Evaluator")
 EXPERIMENTS = {"Loader": "load", "Splitter": "split", "Preprocessor": "prep",
@@ -190,20 +194,16 @@ class MemorySnapshot:
     execution_context: dict[str, Any] = field(default_factory=dict)
 
 
-class MemoryStatus:
-    """A PETsARD-like status in memory: dicts, and deques of frozen snapshots.
+class MemoryStatus(ModuleTestStatus):
+    """A PETsARD-like status in memory: the tests' one, keeping snapshots and change records.
 
-    It implements the part of the Status API that the reference modules call,
-    with the same semantics, and keeps snapshots and change records the way
-    PETsARD's in-memory manager does (immutable metadata is shared, not copied).
+    The getters are those of the status the module tests use; a put also keeps
+    deques of frozen snapshots and change records the way PETsARD's in-memory
+    manager does (immutable metadata is shared, not copied).
     """
 
     def __init__(self, sequence: list[str], max_snapshots: int = 1000) -> None:
-        self.sequence = list(sequence)
-        self.status: dict[str, dict[str, Any]] = {}
-        self.metadata: dict[str, SchemaMetadata] = {}
-        self.exist_train_indices: list[set[int]] = []
-        self.report: dict[str, Any] = {}
+        super().__init__(sequence)
         self.snapshots: deque[MemorySnapshot] = deque(maxlen=max_snapshots)
         self.changes: deque[tuple[Any, ...]] = deque(maxlen=5 * max_snapshots)
         self._count = 0
@@ -233,44 +233,8 @@ class MemoryStatus:
             {"module": module, "sequence_index": self.sequence.index(module)},
         ))
 
-    def get_pre_module(self, module: str) -> str | None:
-        index = self.sequence.index(module)
-        return None if index == 0 else self.sequence[index - 1]
-
-    def get_result(self, module: str) -> Any:
-        if module not in self.status:
-            raise UnexecutedError(module)
-        return self.status[module]["operator"].get_result()
-
-    def get_metadata(self, module: str = "Loader") -> SchemaMetadata:
-        if module not in self.metadata:
-            raise UnexecutedError(module)
-        return self.metadata[module]
-
-    def get_exist_train_indices(self) -> list[set[int]]:
-        return self.exist_train_indices
-
-    def get_processor(self) -> Any:
-        return self.status["Preprocessor"]["operator"].processor
-
-    def get_synthesizer(self) -> Any:
-        return self.status["Synthesizer"]["operator"].synthesizer
-
-    def get_full_expt(self, module: str | None = None) -> dict[str, str]:
-        upto = self.sequence if module is None else self.sequence[
-            : self.sequence.index(module) + 1
-        ]
-        return {m: self.status[m]["expt"] for m in upto if m in self.status}
-
-    def get_report(self) -> dict[str, Any]:
-        return self.report
-
     def get_timing_report_data(self) -> pd.DataFrame:
         return pd.DataFrame(columns=["module_name", "experiment_name", "duration_seconds"])
-
-    def get_data_by_module(self, modules: str | list[str]) -> dict[str, Any]:
-        names = [modules] if isinstance(modules, str) else modules
-        return {m: self.get_result(m) for m in names if m in self.status}
 
 
 def database_bytes(path: Path) -> int:
