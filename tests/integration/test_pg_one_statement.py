@@ -17,8 +17,9 @@ from pandas.testing import assert_frame_equal
 from sqlalchemy import event
 
 from helpers.adapters import Fixed, ResultOnly
-from petsard_status import Status
+from petsard_status import ConcurrentWriterError, Status
 from petsard_status.metadata.types import DataType, FieldMetadata, FieldStats, SchemaMetadata
+from petsard_status.store import batch
 
 pytestmark = pytest.mark.postgres
 
@@ -131,3 +132,29 @@ def test_postgres_stores_what_sqlite_stores(pg_url: str, tmp_path: Any) -> None:
     finally:
         pg.close()
         lite.close()
+
+
+def test_a_put_too_large_for_one_statement_is_one_transaction_of_several(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL refuses a value of 1 GB: a put whose rows hold more than the bound
+    # is sent as statements in turn.  The bound is lowered so that a small frame crosses it.
+    monkeypatch.setattr(batch, "ONE_STATEMENT_BYTES", 1000)
+    frame = pd.DataFrame({"x": range(500)})
+    with Status(CONFIG, pg_url, run="large") as status:
+        status.put("Loader", "a", Fixed(frame, _schema("raw", [1.0])))
+        sent, transactions = _record(status)
+        status.put("Splitter", "s", Fixed({"train": frame.tail(400)}, _schema("raw", [2.0])))
+        assert len(sent) > 2
+        assert not any(text.startswith("WITH moved AS") for text, _ in sent)
+        assert all(autocommit is False for _, autocommit in sent)
+        assert transactions == ["COMMIT"]
+        stale = Status.open("large", pg_url)
+        status.put("Loader", "a", Fixed(frame.head(3), _schema("raw", [3.0])))
+        with pytest.raises(ConcurrentWriterError):
+            stale.put("Splitter", "s", Fixed({"train": frame.head(450)}, _schema("raw", [4.0])))
+        stale.close()
+    with Status.open("large", pg_url, read_only=True) as reopened:
+        assert [s.module_name for s in reopened.get_snapshots()] == [
+            "Loader", "Splitter", "Loader"]
+        assert_frame_equal(reopened.get_result("Loader"), frame.head(3))
+        assert reopened.get_metadata("Loader").fields[0].stats.mean_value == 3.0

@@ -23,9 +23,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 
+from petsard_status.errors import StoreError
 from petsard_status.store import models as m
 
-__all__ = ["MOVE_HEAD", "HeadMove", "WriteBatch", "insert_ignore", "one_statement"]
+__all__ = ["MOVE_HEAD", "ONE_STATEMENT_BYTES", "HeadMove", "WriteBatch", "insert_ignore",
+           "one_statement"]
+
+# A column's values travel as one array, which PostgreSQL takes as one value, and
+# it refuses a value (and a message) of 1 GB or more: a put holding more than
+# this (large frames as blobs) is sent as statements in turn instead.
+ONE_STATEMENT_BYTES = 256 * 1024 * 1024
 
 # Moves a run's head only from the head its writer last read (optimistic concurrency).
 MOVE_HEAD = (
@@ -83,19 +90,37 @@ class WriteBatch:
             self._inserts.append(_Rows(table, rows, skip_stored))
 
     def run(self, conn: Connection, move: HeadMove) -> bool:
-        """Write everything; False (and nothing written) when the head had moved on."""
-        if self.one_statement:
-            shape = tuple((rows.table, tuple(rows.rows[0]), rows.skip_stored)
-                          for rows in self._inserts)
-            params = move.params()
-            for i, (rows, (_, names, _)) in enumerate(zip(self._inserts, shape)):
-                for j, name in enumerate(names):
-                    params[f"w{i}_{j}"] = [row[name] for row in rows.rows]
-            return bool(conn.exec_driver_sql(_one_statement(self.dialect, shape),
-                                             params).scalar())
+        """Write everything; False (and nothing written) when the head had moved on.
+
+        With :attr:`one_statement`, ``conn`` is in autocommit and has run nothing yet.
+        """
+        if not self.one_statement:
+            return self._in_turn(conn, move)
+        if _payload_bytes(self._inserts) > ONE_STATEMENT_BYTES:
+            # Too large for one value: statements in turn, in a transaction of their own.
+            conn.execution_options(isolation_level=conn.default_isolation_level)
+            with conn.begin():
+                return self._in_turn(conn, move)
+        shape = tuple((rows.table, tuple(rows.rows[0]), rows.skip_stored)
+                      for rows in self._inserts)
+        params = move.params()
+        for i, (rows, (_, names, _)) in enumerate(zip(self._inserts, shape)):
+            if any(len(row) != len(names) for row in rows.rows):
+                raise StoreError(f"rows for {rows.table.name} name different columns")
+            for j, name in enumerate(names):
+                params[f"w{i}_{j}"] = [row[name] for row in rows.rows]
+        return bool(conn.exec_driver_sql(_one_statement(self.dialect, shape),
+                                         params).scalar())
+
+    def _in_turn(self, conn: Connection, move: HeadMove) -> bool:
         for rows in self._inserts:
             conn.execute(_statement(self.dialect.name, rows.table, rows.skip_stored), rows.rows)
         return bool(conn.execute(MOVE_HEAD, move.params()).rowcount == 1)
+
+
+def _payload_bytes(inserts: list[_Rows]) -> int:
+    return sum(len(value) for rows in inserts for row in rows.rows for value in row.values()
+               if isinstance(value, bytes | str))
 
 
 def one_statement(dialect: Dialect) -> bool:
