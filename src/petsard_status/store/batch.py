@@ -6,9 +6,9 @@ PostgreSQL every statement is a round trip to the server, and an explicit
 transaction costs two more (``BEGIN``, ``COMMIT``): a put of five statements
 waited on seven answers.  There the whole put is one statement instead, run
 as a transaction of its own (autocommit): the head move is a data-modifying
-``WITH`` query, and every insert takes its rows from ``VALUES`` joined to the
-moved head, so when another writer moved the head first nothing is inserted
-at all.  One round trip, all or nothing, the same rows.
+``WITH`` query, and every insert takes its rows (``unnest`` of one array per
+column) joined to the moved head, so when another writer moved the head first
+nothing is inserted at all.  One round trip, all or nothing, the same rows.
 """
 
 from __future__ import annotations
