@@ -32,8 +32,11 @@ import pandas as pd
 from petsard_status.metadata import Metadater
 from petsard_status.metadata.types import SchemaMetadata
 
-# The status the module tests use; the baseline adds what PETsARD's keeps besides.
+# The test suite's given-output adapters and the status its module tests use (the
+# baseline adds what PETsARD's keeps besides).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.adapters import Fixed as FixedAdapter
+from helpers.adapters import ResultOnly as ResultOnlyAdapter
 from helpers.modules import MemoryStatus as ModuleTestStatus
 
 MODULES = ("Loader", "Splitter", "Preprocessor", "Synthesizer", "Evaluator")
@@ -71,30 +74,6 @@ def mixed_frame(rows: int, n_columns: int = N_FIELDS, seed: int = 0) -> pd.DataF
             seconds = rng.integers(0, 10**8, rows)
             cols[name] = pd.Timestamp("2015-01-01") + pd.to_timedelta(seconds, unit="s")
     return pd.DataFrame(cols)
-
-
-class FixedAdapter:
-    """An adapter whose outputs were computed beforehand."""
-
-    def __init__(self, result: Any, metadata: SchemaMetadata | None) -> None:
-        self._result = result
-        self._metadata = metadata
-
-    def get_result(self) -> Any:
-        return self._result
-
-    def get_metadata(self) -> SchemaMetadata | None:
-        return self._metadata
-
-
-class ResultOnlyAdapter:
-    """An adapter without metadata (Synthesizer, Evaluator)."""
-
-    def __init__(self, result: Any) -> None:
-        self._result = result
-
-    def get_result(self) -> Any:
-        return self._result
 
 
 @dataclass
