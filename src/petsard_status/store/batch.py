@@ -78,11 +78,6 @@ class WriteBatch:
     dialect: Dialect
     _inserts: list[_Rows] = field(default_factory=list)
 
-    @property
-    def one_statement(self) -> bool:
-        """Whether :meth:`run` sends one statement (and needs no transaction around it)."""
-        return one_statement(self.dialect)
-
     def insert(self, table: Table, rows: list[dict[str, Any]], *,
                skip_stored: bool = False) -> None:
         """Rows for ``table``; with ``skip_stored``, rows whose key is stored are skipped."""
@@ -92,9 +87,9 @@ class WriteBatch:
     def run(self, conn: Connection, move: HeadMove) -> bool:
         """Write everything; False (and nothing written) when the head had moved on.
 
-        With :attr:`one_statement`, ``conn`` is in autocommit and has run nothing yet.
+        Where :func:`one_statement` holds, ``conn`` is in autocommit and has run nothing yet.
         """
-        if not self.one_statement:
+        if not one_statement(self.dialect):
             return self._in_turn(conn, move)
         if _payload_bytes(self._inserts) > ONE_STATEMENT_BYTES:
             # Too large for one value: statements in turn, in a transaction of their own.
