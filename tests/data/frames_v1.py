@@ -1,10 +1,13 @@
 """Frames whose version-1 encodings are kept in ``tests/data/frames_v1/``.
 
-The blobs were written by the version-1 encoder (the frame codec before
-version 2 existed) with ``python tests/data/frames_v1.py OUT_DIR`` run
-against that code; the tests rebuild these frames here and check that each
-stored blob still decodes to exactly this frame.  Building a frame must stay
-deterministic: no randomness without a fixed seed, no clocks.
+The blobs were written with ``python tests/data/frames_v1.py OUT_DIR`` run
+against an earlier encoder: by the version-1 encoder (the frame codec before
+version 2 existed), and ``blocks`` and ``strided`` by the encoder that still
+encoded one column at a time, before a block of numbers became one Arrow
+array.  The tests rebuild these frames here and check that each stored blob
+still decodes to exactly this frame and that encoding the frame gives its
+bytes.  Building a frame must stay deterministic: no randomness without a
+fixed seed, no clocks.
 """
 
 from __future__ import annotations
@@ -74,12 +77,44 @@ def long() -> pd.DataFrame:
     })
 
 
+def blocks() -> pd.DataFrame:
+    """Several columns of each numeric and temporal dtype, which pandas keeps in
+    one 2-D block per dtype, with NaT in some of them."""
+    rng = np.random.default_rng(11)
+    n = 50
+    when = (np.datetime64("2022-05-06T07:08:09", "us")
+            + rng.integers(0, 10**9, (3, n)).astype("timedelta64[us]"))
+    when[1, ::4] = np.datetime64("NaT")
+    frame = pd.DataFrame({
+        "i0": rng.integers(-50, 50, n), "f0": rng.normal(size=n),
+        "i1": rng.integers(0, 10**12, n), "w0": when[0], "f1": rng.normal(size=n),
+        "w1": when[1], "i2": np.arange(n), "w2": when[2],
+        "b0": np.arange(n) % 2 == 0, "b1": np.arange(n) % 3 == 0,
+        "d0": pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+        "d1": pd.to_timedelta(np.arange(n), unit="ms").astype("timedelta64[ms]"),
+        "u0": rng.integers(0, 200, n).astype(np.uint8),
+        "u1": rng.integers(0, 200, n).astype(np.uint8),
+    })
+    frame.loc[::6, "f1"] = np.nan
+    return frame
+
+
+def strided() -> pd.DataFrame:
+    """A frame made without a copy from a row-major array: its block, the array's
+    transpose, is not C-contiguous."""
+    values = np.random.default_rng(12).normal(size=(40, 3))
+    values[::5, 1] = np.nan
+    return pd.DataFrame(values, columns=["t0", "t1", "t2"], copy=False)
+
+
 FRAMES: dict[str, Callable[[], pd.DataFrame]] = {
-    "mixed": mixed, "indexed": indexed, "dated": dated, "long": long,
+    "mixed": mixed, "indexed": indexed, "dated": dated, "long": long, "blocks": blocks,
+    "strided": strided,
 }
 # (frame, compression) pairs that were encoded.
 CASES = [("mixed", None), ("mixed", "zstd"), ("mixed", "lz4"), ("indexed", None),
-         ("dated", None), ("long", "zstd")]
+         ("dated", None), ("long", "zstd"), ("blocks", None), ("blocks", "lz4"),
+         ("strided", None)]
 
 
 def blob_name(frame: str, compression: str | None) -> str:

@@ -47,21 +47,108 @@ def append_fields(
         fields.append(pa.field(name + ".nulls", encoded[1].type))
 
 
-def frame_columns(df: pd.DataFrame) -> Any:
-    """(label, values, dtype) of each column, without building a Series per column.
+def encode_columns(df: pd.DataFrame, names: list[Any]) -> list[tuple[dict[str, Any], list]]:
+    """(manifest entry, Arrow arrays) of every column, in position order.
 
-    Building the Series costs more than encoding a short column; the block
-    manager hands out the same values directly.
+    The columns are taken from pandas' blocks, not a Series at a time: building
+    a Series, or the block manager's lookup of one column, costs more than
+    encoding a short column.  A block of numbers or times becomes one Arrow array
+    that each of its columns is a slice of (the IPC writer writes a slice's own
+    values only, so the bytes are those of a column encoded alone).
     """
-    iget_values = getattr(getattr(df, "_mgr", None), "iget_values", None)
-    if iget_values is None:  # pragma: no cover - a pandas without the accessor
-        for label, column in df.items():
-            yield label, column.array, column.dtype
-        return
-    # Iterating an Index boxes one label at a time (slow for Arrow-backed
-    # labels); tolist() converts them all at once, to the same Python values.
-    for pos, (label, dtype) in enumerate(zip(df.columns.tolist(), df.dtypes, strict=True)):
-        yield label, iget_values(pos), dtype
+    blocks = getattr(getattr(df, "_mgr", None), "blocks", None)
+    if blocks is None:  # pragma: no cover - a pandas without the block manager
+        return [encode_array(column.array, column.dtype, _where(names, pos))
+                for pos, (_, column) in enumerate(df.items())]
+    encoded: list[Any] = [None] * df.shape[1]
+    for block in blocks:
+        values, dtype = block.values, block.dtype
+        positions = block.mgr_locs.as_array.tolist()
+        if values.ndim == 1:
+            encoded[positions[0]] = encode_array(values, dtype, _where(names, positions[0]))
+            continue
+        if isinstance(dtype, np.dtype):
+            # datetime64 and timedelta64 blocks hold a pandas array around the numpy one.
+            values = np.asarray(values)
+            whole = _encode_block(values, dtype)
+            if whole is not None:
+                for row, pos in enumerate(positions):
+                    encoded[pos] = whole[row] or encode_array(values[row], dtype,
+                                                              _where(names, pos))
+                continue
+        for row, pos in enumerate(positions):
+            encoded[pos] = encode_array(values[row], dtype, _where(names, pos))
+    return encoded
+
+
+def _where(names: list[Any], pos: int) -> str:
+    return f"column {names[pos]!r} (position {pos})"
+
+
+def _encode_block(values: np.ndarray, dtype: np.dtype) -> list[Any] | None:
+    """Each row of a 2-D block of numbers or times as a slice of one Arrow array.
+
+    None if the block is not such a block, is not of 8-byte values or is not
+    contiguous (slicing a copy would hold a second copy of the whole block); a
+    row holding NaT is None, for the column-at-a-time path that gives it a
+    validity mask.
+    """
+    # Each slice must end on an 8-byte boundary: the IPC writer pads a buffer to
+    # one, and for a slice it pads with the bytes that follow it, not zeros.
+    if not values.flags.c_contiguous or dtype.itemsize != 8:
+        return None
+    rows = values.shape[1]
+    name = NUMPY_NAMES.get(dtype)
+    if name is not None and name != "bool":
+        flat = pa.array(values.reshape(-1), type=NUMPY[name])
+        spec: dict[str, Any] = {"dtype": name}
+        return [(spec, [flat.slice(row * rows, rows)]) for row in range(len(values))]
+    if dtype.kind not in "mM" or np.datetime_data(dtype)[0] not in UNITS:
+        return None
+    unit = np.datetime_data(dtype)[0]
+    i8 = values.view("i8")
+    with_nat = (i8 == INT_NAT).any(axis=1).tolist()
+    arrow_type = pa.duration(unit) if dtype.kind == "m" else pa.timestamp(unit)
+    flat = pa.array(i8.reshape(-1), type=pa.int64()).view(arrow_type)
+    spec = {"dtype": f"{'datetime64' if dtype.kind == 'M' else 'timedelta64'}[{unit}]"}
+    return [None if nat else (spec, [flat.slice(row * rows, rows)])
+            for row, nat in enumerate(with_nat)]
+
+
+class Memo:
+    """A small cache of encodings that depend only on immutable inputs.
+
+    It is emptied when full: the frames of one pipeline repeat a handful of
+    layouts, and a key that misses is only encoded again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        return self._entries.get(key)
+
+    def put(self, key: Any, value: Any) -> Any:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[key] = value
+        return value
+
+
+# A key compares values *and* their exact types, so that 1, True and 1.0 or an
+# np.int64 label never share an entry; floats are never keyed at all, because
+# 0.0 and -0.0 are equal keys that encode differently.
+_EXACT_TYPES = frozenset([str, int, bool, type(None)])
+_MEMO_MAX_VALUES = 1000
+_labels_memo = Memo(64)
+
+
+def _exact_key(values: list[Any]) -> tuple[Any, ...] | None:
+    types = tuple(map(type, values))
+    if len(values) > _MEMO_MAX_VALUES or not _EXACT_TYPES.issuperset(types):
+        return None
+    return (tuple(values), types)
 
 
 def _encode_slot(obj: pd.Series | pd.Index, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
@@ -263,11 +350,33 @@ def _encode_freq(index: pd.Index, where: str) -> str | None:
     return freqstr
 
 
-def encode_column_index(columns: pd.Index) -> dict[str, Any]:
+def encode_column_labels(columns: pd.Index) -> tuple[dict[str, Any], list[Any]]:
+    """The column index's manifest entry and every column's label as JSON.
+
+    Remembered by the labels' values and exact types: a pipeline's frames share
+    their columns, and checking the labels costs more than encoding a short column.
+    """
     if isinstance(columns, pd.MultiIndex):
         raise SerializationError(
             "column labels are a MultiIndex, which cannot be stored; flatten them first"
         )
+    labels = columns.tolist()
+    exact = _exact_key(labels)
+    key = None
+    if exact is not None and type(columns.name) in _EXACT_TYPES:
+        key = (type(columns), columns.dtype, columns.name, type(columns.name), *exact)
+        found = _labels_memo.get(key)
+        if found is not None:
+            return found
+    names = [
+        label_to_json(label, f"column {label!r} (position {pos}) label", nan_as_none=True)
+        for pos, label in enumerate(labels)
+    ]
+    encoded = (encode_column_index(columns), names)
+    return encoded if key is None else _labels_memo.put(key, encoded)
+
+
+def encode_column_index(columns: pd.Index) -> dict[str, Any]:
     name = label_to_json(columns.name, "column labels' name")
     if isinstance(columns, pd.RangeIndex):
         return {

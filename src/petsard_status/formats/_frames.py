@@ -82,13 +82,12 @@ from petsard_status.formats._frame_batches import (
 )
 from petsard_status.formats._frame_decode import Plan
 from petsard_status.formats._frame_encode import (
-    append_fields,
-    encode_array,
-    encode_column_index,
+    Memo,
+    encode_column_labels,
+    encode_columns,
     encode_index,
-    frame_columns,
-    label_to_json,
 )
+from petsard_status.formats._frame_manifest import CATEGORY
 
 __all__ = [
     "FRAME_FORMAT",
@@ -133,18 +132,11 @@ def encode_frame(df: pd.DataFrame, *, compression: Compression = None) -> bytes:
         sink = io.BytesIO()
         write(pa.PythonFile(sink, mode="w"), batch, options)
         return sink.getvalue()
-    # Small and uncompressed: measuring first and writing into a buffer of
-    # the final size is cheaper than a Python file's call per Arrow buffer.
-    mock = pa.MockOutputStream()
-    write(mock, batch, options)
-    buffer = pa.allocate_buffer(mock.size())
-    fixed = pa.FixedSizeBufferWriter(buffer)
-    write(fixed, batch, options)
-    # The buffer is not zeroed; the stream is written front to back, so
-    # ending exactly at its end proves that no stale byte is left in it.
-    if fixed.tell() != buffer.size:
-        raise SerializationError("frame encoding wrote an unexpected number of bytes")
-    return buffer.to_pybytes()
+    # Small and uncompressed: Arrow's own buffer stream takes the stream without
+    # a Python call per buffer; one copy turns it into bytes.
+    sink = pa.BufferOutputStream()
+    write(sink, batch, options)
+    return sink.getvalue().to_pybytes()
 
 
 def prepare_frame(
@@ -160,17 +152,23 @@ def prepare_frame(
             "DataFrame.attrs is not stored; clear it (df.attrs = {}) before storing the frame"
         )
 
-    fields: list[pa.Field] = []
+    column_index, names = encode_column_labels(df.columns)
     arrays: list[pa.Array] = []
+    field_names: list[str] = []
     columns: list[dict[str, Any]] = []
-    for pos, (label, values, dtype) in enumerate(frame_columns(df)):
-        where = f"column {label!r} (position {pos})"
-        spec, encoded = encode_array(values, dtype, where)
-        spec = {"name": label_to_json(label, where + " label", nan_as_none=True), **spec}
-        columns.append(spec)
-        append_fields(fields, arrays, f"c{pos}", encoded)
+    dictionary_widths: list[int] = []
+    for pos, (spec, encoded) in enumerate(encode_columns(df, names)):
+        columns.append({"name": names[pos], **spec})
+        arrays.extend(encoded)
+        field_names.append(FIELD_NAMES[pos] if pos < len(FIELD_NAMES) else f"c{pos}")
+        if len(encoded) == 2:
+            field_names.append(field_names[-1] + ".nulls")
+        if spec["dtype"] == CATEGORY:
+            dictionary_widths.append(encoded[0].type.index_type.bit_width)
 
-    index_spec = encode_index(df.index, fields, arrays)
+    index_fields: list[pa.Field] = []
+    index_arrays: list[pa.Array] = []
+    index_spec = encode_index(df.index, index_fields, index_arrays)
     several = batched(df)
     manifest = {
         "format": FRAME_FORMAT,
@@ -178,15 +176,32 @@ def prepare_frame(
         **({"batch_rows": BATCH_ROWS} if several else {}),
         "rows": len(df),
         "columns": columns,
-        "column_index": encode_column_index(df.columns),
+        "column_index": column_index,
         "index": index_spec,
         "flags": {"allows_duplicate_labels": bool(df.flags.allows_duplicate_labels)},
     }
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    schema = pa.schema(fields, metadata={MANIFEST_KEY: text.encode("ascii")})
-    batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    schema = _schema(text, arrays, field_names, dictionary_widths, index_fields)
+    batch = pa.RecordBatch.from_arrays(arrays + index_arrays, schema=schema)
     options = ipc.IpcWriteOptions(compression=compression)
     return batch, options, write_batches if several else _write_stream
+
+
+FIELD_NAMES: Final = tuple(f"c{pos}" for pos in range(1024))
+_schemas = Memo(64)
+
+
+def _schema(text: str, arrays: list[pa.Array], names: list[str], dictionary_widths: list[int],
+            index_fields: list[pa.Field]) -> pa.Schema:
+    """The batch's schema, remembered: the manifest decides every Arrow type of the
+    columns but the width of a category's codes, so those widths join the key."""
+    key = (text, tuple(dictionary_widths), tuple(index_fields))
+    schema = _schemas.get(key)
+    if schema is None:
+        fields = [pa.field(name, array.type) for name, array in zip(names, arrays, strict=True)]
+        schema = pa.schema(fields + index_fields, metadata={MANIFEST_KEY: text.encode("ascii")})
+        _schemas.put(key, schema)
+    return schema
 
 
 def _write_stream(sink: Any, batch: pa.RecordBatch, options: ipc.IpcWriteOptions) -> None:
