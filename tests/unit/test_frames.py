@@ -1113,3 +1113,29 @@ def test_nan_never_leaks_through_json() -> None:
     with pytest.raises(SerializationError):
         encode_frame(pd.DataFrame({math.inf: [1]}))
     round_trip(pd.DataFrame({-0.5: [1], 1e300: [2]}))
+
+
+# Labels that compare equal but differ in type or sign; None marks labels refused.
+LOOKALIKE_LABELS = [
+    ([1, 2], [1, 2]), ([True, 2], [True, 2]), ([1.0, 2], [1.0, 2]),
+    ([np.int64(1), 2], None), (["a", 0.0], ["a", 0.0]), (["a", -0.0], ["a", -0.0]),
+    (["a", "b"], ["a", "b"]), ([np.str_("a"), "b"], None),
+]
+
+
+def _signed(labels: list[Any]) -> list[Any]:
+    return [(type(c), math.copysign(1, c) if isinstance(c, float) else c) for c in labels]
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_frames_whose_labels_are_equal_but_of_other_types_keep_their_own(order: int) -> None:
+    # Encoded one after another, in both orders: a frame's labels are never taken
+    # from, or let through by, an earlier frame whose labels compare equal.
+    for columns, expected in LOOKALIKE_LABELS[::order]:
+        frame = pd.DataFrame([[1, 2]], columns=pd.Index(columns, dtype=object))
+        if expected is None:
+            with pytest.raises(SerializationError):
+                encode_frame(frame)
+            continue
+        out = decode_frame(encode_frame(frame))
+        assert _signed(list(out.columns)) == _signed(expected)
