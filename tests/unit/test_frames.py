@@ -1139,3 +1139,12 @@ def test_frames_whose_labels_are_equal_but_of_other_types_keep_their_own(order: 
             continue
         out = decode_frame(encode_frame(frame))
         assert _signed(list(out.columns)) == _signed(expected)
+
+
+def test_frames_alike_but_for_the_width_of_category_codes_each_decode() -> None:
+    # 4 categories have int8 codes, 300 have int16: the manifests are the same text.
+    few = pd.DataFrame({"c": pd.Categorical(["a", "b"], categories=list("abcd"))})
+    many_labels = [f"k{i}" for i in range(300)]
+    many = pd.DataFrame({"c": pd.Categorical(["k0", "k299"], categories=many_labels)})
+    for frame in (few, many, few):
+        pd.testing.assert_frame_equal(decode_frame(encode_frame(frame)), frame)

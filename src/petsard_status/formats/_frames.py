@@ -189,6 +189,8 @@ def prepare_frame(
 
 FIELD_NAMES: Final = tuple(f"c{pos}" for pos in range(1024))
 _schemas = Memo(64)
+# Manifests longer than this (frames of thousands of columns) are not kept.
+_MEMO_MANIFEST_CHARS: Final = 1 << 16
 
 
 def _schema(text: str, arrays: list[pa.Array], names: list[str], dictionary_widths: list[int],
@@ -200,7 +202,8 @@ def _schema(text: str, arrays: list[pa.Array], names: list[str], dictionary_widt
     if schema is None:
         fields = [pa.field(name, array.type) for name, array in zip(names, arrays, strict=True)]
         schema = pa.schema(fields + index_fields, metadata={MANIFEST_KEY: text.encode("ascii")})
-        _schemas.put(key, schema)
+        if len(text) <= _MEMO_MANIFEST_CHARS:
+            _schemas.put(key, schema)
     return schema
 
 
