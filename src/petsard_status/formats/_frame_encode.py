@@ -85,18 +85,26 @@ def _where(names: list[Any], pos: int) -> str:
     return f"column {names[pos]!r} (position {pos})"
 
 
+_COPIED_BLOCK_BYTES = 1 << 20
+
+
 def _encode_block(values: np.ndarray, dtype: np.dtype) -> list[Any] | None:
     """Each row of a 2-D block of numbers or times as a slice of one Arrow array.
 
-    None if the block is not such a block, is not of 8-byte values or is not
-    contiguous (slicing a copy would hold a second copy of the whole block); a
-    row holding NaT is None, for the column-at-a-time path that gives it a
-    validity mask.
+    None if the block is not such a block, is not of 8-byte values, or is a
+    large block that is not contiguous (a frame sliced from a larger one): a
+    contiguous copy of a small block costs less than a column at a time, of a
+    large one a second copy of its data.  A row holding NaT is None, for the
+    column-at-a-time path that gives it a validity mask.
     """
     # Each slice must end on an 8-byte boundary: the IPC writer pads a buffer to
     # one, and for a slice it pads with the bytes that follow it, not zeros.
-    if not values.flags.c_contiguous or dtype.itemsize != 8:
+    if dtype.itemsize != 8:
         return None
+    if not values.flags.c_contiguous:
+        if values.nbytes > _COPIED_BLOCK_BYTES:
+            return None
+        values = np.ascontiguousarray(values)
     rows = values.shape[1]
     name = NUMPY_NAMES.get(dtype)
     if name is not None and name != "bool":
