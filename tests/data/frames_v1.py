@@ -1,8 +1,8 @@
-"""Frames whose version-1 encodings are kept in ``tests/data/frames_v1/``.
+"""Frames whose encodings are kept in ``tests/data/frames_v1/`` (version 1, and a few of version 2).
 
 The blobs were written with ``python tests/data/frames_v1.py OUT_DIR`` run
 against an earlier encoder: by the version-1 encoder (the frame codec before
-version 2 existed), and ``blocks`` and ``strided`` by the encoder that still
+version 2 existed), and ``blocks``, ``long_blocks`` and ``strided`` by the encoder that still
 encoded one column at a time, before a block of numbers became one Arrow
 array.  The tests rebuild these frames here and check that each stored blob
 still decodes to exactly this frame and that encoding the frame gives its
@@ -99,6 +99,22 @@ def blocks() -> pd.DataFrame:
     return frame
 
 
+def long_blocks() -> pd.DataFrame:
+    """A version 2 frame whose 8-byte columns share blocks (long runs of equal
+    values, so that its blob stays small)."""
+    n = 140_000
+    step = np.arange(n) // 2_000
+    when = np.datetime64("2023-01-01T00:00:00", "s") + step.astype("timedelta64[s]")
+    with_nat = when.copy()
+    with_nat[::17] = np.datetime64("NaT")
+    return pd.DataFrame({
+        "k0": step.astype(np.int64),
+        "t0": when,
+        "k1": (step % 3).astype(np.int64),
+        "t1": with_nat,
+    })
+
+
 def strided() -> pd.DataFrame:
     """A frame made without a copy from a row-major array: its block, the array's
     transpose, is not C-contiguous."""
@@ -109,12 +125,14 @@ def strided() -> pd.DataFrame:
 
 FRAMES: dict[str, Callable[[], pd.DataFrame]] = {
     "mixed": mixed, "indexed": indexed, "dated": dated, "long": long, "blocks": blocks,
-    "strided": strided,
+    "strided": strided, "long_blocks": long_blocks,
 }
 # (frame, compression) pairs that were encoded.
 CASES = [("mixed", None), ("mixed", "zstd"), ("mixed", "lz4"), ("indexed", None),
          ("dated", None), ("long", "zstd"), ("blocks", None), ("blocks", "lz4"),
          ("strided", None)]
+# Version 2 (batched) frames, encoded by the column-at-a-time encoder.
+V2_CASES = [("long_blocks", "zstd")]
 
 
 def blob_name(frame: str, compression: str | None) -> str:
@@ -126,6 +144,6 @@ if __name__ == "__main__":
 
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for name, compression in CASES:
+    for name, compression in CASES + V2_CASES:
         (out / blob_name(name, compression)).write_bytes(
             encode_frame(FRAMES[name](), compression=compression))

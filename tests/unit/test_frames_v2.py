@@ -65,6 +65,17 @@ def test_small_frames_encode_to_the_same_bytes_as_version_1(
     assert encode_frame(frames_v1.FRAMES[name](), compression=compression) == blob
 
 
+@pytest.mark.parametrize(("name", "compression"), frames_v1.V2_CASES)
+def test_version_2_blobs_decode_and_encode_to_the_same_bytes(
+    name: str, compression: str | None
+) -> None:
+    blob = (DATA / "frames_v1" / frames_v1.blob_name(name, compression)).read_bytes()
+    assert _manifest(blob)["version"] == 2
+    expected = frames_v1.FRAMES[name]()
+    tm.assert_frame_equal(decode_frame(blob), expected, check_exact=True)
+    assert encode_frame(expected, compression=compression) == blob
+
+
 def long_frame(rows: int = ROWS) -> pd.DataFrame:
     rng = np.random.default_rng(3)
     words = np.array([f"w{i}" for i in range(50)], dtype=object)
