@@ -37,11 +37,24 @@ def metadata_name_problem(schema: SchemaMetadata) -> str | None:
         problem = name_problem(value, empty=True)
         if problem is not None:
             return f"the schema's {what} {value!r} {problem}"
-    for f in schema.fields:
-        problem = name_problem(f.name, empty=True)
+    names = [f.name for f in schema.fields]
+    if all(type(name) is str for name in names) and _all_storable("".join(names)):
+        return None  # the common case, checked at once rather than field by field
+    for name in names:
+        problem = name_problem(name, empty=True)
         if problem is not None:
-            return f"the field name {f.name!r} {problem}"
+            return f"the field name {name!r} {problem}"
     return None
+
+
+def _all_storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def unstorable_property(schema: SchemaMetadata) -> str | None:
