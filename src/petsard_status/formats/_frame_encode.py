@@ -9,6 +9,7 @@ the arrays are normalised so that equal frames give equal bytes.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -239,20 +240,24 @@ def _string_to_arrow(values: Any) -> pa.Array:
             array = array.chunk(0)
         else:
             array = pa.concat_arrays(array.chunks) if array.num_chunks else pa.array([], array.type)
-    if array.type != pa.large_string():
-        array = array.cast(pa.large_string())
+    if array.type != _LARGE_STRING:
+        array = array.cast(_LARGE_STRING)
     # A slice of a longer array is written with (parts of) its parent's
     # buffers; a compact copy makes equal frames give equal bytes.
-    if len(array) == 0:
-        return pa.array([], type=pa.large_string())
-    _, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=np.int64, count=len(array) + 1, offset=8 * array.offset
-    )
-    data_size = 0 if data_buffer is None else data_buffer.size
-    if array.offset or offsets[0] or data_size != offsets[-1]:
+    length = len(array)
+    if length == 0:
+        return pa.array([], type=_LARGE_STRING)
+    if array.offset:
+        return pa.concat_arrays([array])
+    _, offsets, data = array.buffers()
+    first, last = _OFFSET.unpack_from(offsets, 0)[0], _OFFSET.unpack_from(offsets, 8 * length)[0]
+    if first or (0 if data is None else data.size) != last:
         array = pa.concat_arrays([array])
     return array
+
+
+_LARGE_STRING = pa.large_string()
+_OFFSET = struct.Struct("<q")
 
 
 def _encode_object_str(values: np.ndarray, where: str) -> tuple[dict[str, Any], list[pa.Array]]:
