@@ -112,14 +112,13 @@ def _encode_block(values: np.ndarray, dtype: np.dtype) -> list[Any] | None:
         flat = pa.array(values.reshape(-1), type=NUMPY[name])
         spec: dict[str, Any] = {"dtype": name}
         return [(spec, [flat.slice(row * rows, rows)]) for row in range(len(values))]
-    if dtype.kind not in "mM" or np.datetime_data(dtype)[0] not in UNITS:
+    unit = np.datetime_data(dtype)[0] if dtype.kind in "mM" else None
+    if unit not in UNITS:
         return None
-    unit = np.datetime_data(dtype)[0]
     i8 = values.view("i8")
     with_nat = (i8 == INT_NAT).any(axis=1).tolist()
-    arrow_type = pa.duration(unit) if dtype.kind == "m" else pa.timestamp(unit)
-    flat = pa.array(i8.reshape(-1), type=pa.int64()).view(arrow_type)
-    spec = {"dtype": f"{'datetime64' if dtype.kind == 'M' else 'timedelta64'}[{unit}]"}
+    flat = pa.array(i8.reshape(-1), type=pa.int64()).view(_temporal_type(dtype.kind, unit, None))
+    spec = {"dtype": _temporal_descriptor(dtype.kind, unit)}
     return [None if nat else (spec, [flat.slice(row * rows, rows)])
             for row, nat in enumerate(with_nat)]
 
@@ -181,10 +180,9 @@ def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any],
             return {"dtype": name}, [pa.array(np.asarray(values), type=NUMPY[name])]
         if dtype.kind in "mM":
             unit = np.datetime_data(dtype)[0]
-            prefix = "datetime64" if dtype.kind == "M" else "timedelta64"
             if unit in UNITS:
                 array = _temporal_to_arrow(np.asarray(values).view("i8"), dtype.kind, unit, None)
-                return {"dtype": f"{prefix}[{unit}]"}, [array]
+                return {"dtype": _temporal_descriptor(dtype.kind, unit)}, [array]
         if dtype == np.dtype(object):
             return _encode_object_str(np.asarray(values), where)
     elif isinstance(dtype, pd.DatetimeTZDtype):
@@ -226,9 +224,16 @@ def _encode_values(values: Any, dtype: Any, where: str) -> tuple[dict[str, Any],
 def _temporal_to_arrow(i8: np.ndarray, kind: str, unit: str, tz: str | None) -> pa.Array:
     nat = i8 == INT_NAT
     array = pa.array(i8, type=pa.int64(), mask=nat if nat.any() else None)
-    if kind == "m":
-        return array.view(pa.duration(unit))
-    return array.view(pa.timestamp(unit, tz=arrow_tz(tz)))
+    return array.view(_temporal_type(kind, unit, tz))
+
+
+def _temporal_type(kind: str, unit: str, tz: str | None) -> pa.DataType:
+    return pa.duration(unit) if kind == "m" else pa.timestamp(unit, tz=arrow_tz(tz))
+
+
+def _temporal_descriptor(kind: str, unit: str) -> str:
+    """The manifest's descriptor of a naive datetime64 or timedelta64 column."""
+    return f"{'datetime64' if kind == 'M' else 'timedelta64'}[{unit}]"
 
 
 def _string_to_arrow(values: Any) -> pa.Array:

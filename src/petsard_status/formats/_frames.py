@@ -160,7 +160,7 @@ def prepare_frame(
     for pos, (spec, encoded) in enumerate(encode_columns(df, names)):
         columns.append({"name": names[pos], **spec})
         arrays.extend(encoded)
-        field_names.append(FIELD_NAMES[pos] if pos < len(FIELD_NAMES) else f"c{pos}")
+        field_names.append(f"c{pos}")
         if len(encoded) == 2:
             field_names.append(field_names[-1] + ".nulls")
         if spec["dtype"] == CATEGORY:
@@ -187,7 +187,6 @@ def prepare_frame(
     return batch, options, write_batches if several else _write_stream
 
 
-FIELD_NAMES: Final = tuple(f"c{pos}" for pos in range(1024))
 _schemas = Memo(64)
 # Manifests longer than this (frames of thousands of columns) are not kept.
 _MEMO_MANIFEST_CHARS: Final = 1 << 16

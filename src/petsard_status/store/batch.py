@@ -106,7 +106,7 @@ class WriteBatch:
         params = move.params()
         for i, (rows, (_, names, _)) in enumerate(zip(self._inserts, shape)):
             if any(len(row) != len(names) for row in rows.rows):
-                raise StoreError(f"rows for {rows.table.name} name different columns")
+                raise _mixed_columns(rows.table.name)
             for j, name in enumerate(names):
                 params[f"w{i}_{j}"] = [row[name] for row in rows.rows]
         return bool(conn.exec_driver_sql(_one_statement(self.dialect, shape),
@@ -152,12 +152,17 @@ def _values(row: dict[str, Any], order: tuple[str, ...], processors: Processors,
             table: str) -> tuple[Any, ...]:
     """The row's values in the statement's order, bind-processed."""
     if len(row) != len(order):
-        raise StoreError(f"rows for {table} name different columns")
+        raise _mixed_columns(table)
     try:
         return tuple(row[name] if process is None else process(row[name])
                      for name, process in zip(order, processors))
     except KeyError:
-        raise StoreError(f"rows for {table} name different columns") from None
+        raise _mixed_columns(table) from None
+
+
+def _mixed_columns(table: str) -> StoreError:
+    # Never silently cut: a column one row names and another lacks would be lost.
+    return StoreError(f"rows for {table} name different columns")
 
 
 @functools.lru_cache(maxsize=256)
@@ -166,21 +171,16 @@ def _sqlite_compiled(dialect: Dialect, table: Table | None, names: tuple[str, ..
     """SQL with positional parameters, the names they take in order, and their processors.
 
     ``table`` None is the head move, whose parameters are :meth:`HeadMove.params`.
+    Each parameter takes its column's type, so its processor is the one SQLAlchemy uses.
     """
-    if table is None:
-        statement: Any = MOVE_HEAD
-        types = {"run": m.runs.c.id.type, "seen": m.runs.c.head_json.type,
-                 "head": m.runs.c.head_json.type, "at": m.runs.c.updated_at.type}
-    else:
-        statement = _statement("sqlite", table, skip_stored).values(
-            {name: bindparam(name) for name in names})
-        types = {name: table.c[name].type for name in names}
+    statement = MOVE_HEAD if table is None else _statement("sqlite", table, skip_stored).values(
+        {name: bindparam(name) for name in names})
     compiled = statement.compile(dialect=dialect)
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(names):
         raise StoreError(f"a statement on {getattr(table, 'name', 'runs')} takes {order}, "
                          f"not {names}")
-    processors = tuple(types[name].dialect_impl(dialect).bind_processor(dialect)
+    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
                        for name in order)
     return compiled.string, order, processors
 
