@@ -41,7 +41,7 @@ from writers import many_writers, pg_writers
 
 FULL = {"puts": 1000, "storage": 10000, "mlflow_steps": 500, "pg_puts": 500,
         "history_snapshots": 100_000, "history_repeats": 3, "cli_runs": 10,
-        "big_rows": 5_000_000, "big_repeats": 3, "rt_repeats": 3, "mixed_rows": 1_000_000,
+        "big_rows": 5_000_000, "big_repeats": 3, "rt_repeats": 6, "mixed_rows": 1_000_000,
         "sqlite_writers": 8, "sqlite_puts": 250, "pg_writers": 16, "pg_writer_puts": 100,
         "e2e_pairs": 5}
 QUICK = {"puts": 200, "storage": 1000, "mlflow_steps": 50, "pg_puts": 100,
