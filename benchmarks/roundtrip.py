@@ -106,16 +106,13 @@ def _pickle(frame: pd.DataFrame, folder: Path, durable: bool = False) -> tuple[f
     return elapsed, back
 
 
-_ORDERS = ((0, 1, 2), (1, 2, 0), (2, 0, 1))
-
-
 def round_trip(name: str, frame: pd.DataFrame, folder: Path, repeats: int) -> dict[str, Any]:
     writes, reads, totals, pickles, durable = [], [], [], [], []
     for rep in range(repeats):
         # Each system takes each place in turn, so that what a place costs (what the
         # system before it left in memory and in the page cache) falls on all alike.
-        order = _ORDERS[rep % len(_ORDERS)]
-        for which in order:
+        k = rep % 3
+        for which in (0, 1, 2)[k:] + (0, 1, 2)[:k]:
             gc.collect()
             if which == 0:
                 write, read, back = _ours(frame, folder, rep)
